@@ -1,0 +1,93 @@
+"""The ``copydesk`` command line. Each command group lives in its own module and
+registers itself on :data:`app`; :func:`main` turns every :class:`CopydeskError`
+into a one-line message and exit code 1 (2 for usage), never a traceback."""
+
+from __future__ import annotations
+
+import importlib
+import sys
+
+import typer
+
+from copydesk.cli.common import console_err, state
+from copydesk.errors import CopydeskError
+from copydesk.workspace import find_workspace
+
+app = typer.Typer(
+    name="copydesk",
+    help="Governed LLM copy for personalized marketing.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+
+#: Command modules, each with ``register(app)``. Missing ones are skipped so a
+#: partial checkout still runs.
+COMMAND_MODULES = (
+    "workspace_cmds",
+    "users",
+    "briefs",
+    "variants",
+    "review",
+    "library",
+    "audit",
+    "check",
+    "policy",
+    "generate",
+    "campaigns",
+    "outcomes",
+)
+
+
+@app.callback()
+def _root(
+    workspace: str = typer.Option(
+        None,
+        "--workspace",
+        "-w",
+        envvar="COPYDESK_WORKSPACE",
+        help="Workspace folder (default: the current folder or a parent with copydesk.yaml).",
+    ),
+) -> None:
+    state.workspace_arg = workspace
+
+
+def _register_all() -> None:
+    for name in COMMAND_MODULES:
+        try:
+            module = importlib.import_module(f"copydesk.cli.{name}")
+        except ModuleNotFoundError as exc:
+            if exc.name == f"copydesk.cli.{name}":
+                continue
+            raise
+        module.register(app)
+
+
+_register_all()
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Console-script entry point; ``argv`` defaults to ``sys.argv[1:]``."""
+    try:
+        app(args=argv, prog_name="copydesk", standalone_mode=False)
+    except CopydeskError as exc:
+        console_err.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        sys.exit(exc.exit_code)
+    except typer.Abort:
+        console_err.print("aborted")
+        sys.exit(1)
+    except (typer.Exit, SystemExit) as exc:
+        code = getattr(exc, "exit_code", None)
+        if code is None:
+            code = getattr(exc, "code", 0)
+        sys.exit(code or 0)
+    except Exception as exc:  # click usage errors
+        import click
+
+        if isinstance(exc, click.ClickException):
+            exc.show()
+            sys.exit(exc.exit_code)
+        raise
+
+
+__all__ = ["app", "main", "find_workspace"]

@@ -1,0 +1,25 @@
+"""Shared CLI plumbing: the current workspace, consoles and error display."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from rich.console import Console
+
+from copydesk.workspace import Workspace, find_workspace
+
+console = Console(highlight=False, soft_wrap=True)
+console_err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+@dataclass
+class _State:
+    workspace_arg: str | None = None
+
+
+state = _State()
+
+
+def workspace() -> Workspace:
+    """The workspace chosen by ``--workspace``, the environment or the current folder."""
+    return find_workspace(state.workspace_arg)
