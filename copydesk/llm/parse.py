@@ -1,0 +1,156 @@
+"""Turn a model reply into a validated draft.
+
+Two readers: JSON (first object in the reply, code fences tolerated) and a labelled
+text format (``SUBJECT: ...`` lines, multi-line values, markdown decoration
+tolerated) for small models that write labels more reliably than JSON. Whatever was
+asked for, both are tried; the error of the preferred one is what the re-ask quotes.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any, Literal
+
+from pydantic import ValidationError
+
+from copydesk.llm.schemas import Draft, draft_model, output_keys
+from copydesk.vocab import Channel
+
+Style = Literal["json", "labelled"]
+
+#: Other names small models use for a label; keys are output keys.
+SYNONYMS: dict[str, tuple[str, ...]] = {
+    "subject": ("subject line", "email subject"),
+    "preheader": ("pre-header", "pre header", "preview", "preview text"),
+    "cta": ("call to action", "call-to-action", "button", "cta text"),
+    "text": ("sms", "sms text", "message"),
+    "headline": ("heading",),
+    "description": ("ad description",),
+    "body": ("body copy", "email body", "message body"),
+    "title": ("push title", "notification title"),
+    "rationale": ("reason", "why", "reasoning"),
+}
+
+
+class OutputInvalid(ValueError):
+    """The reply could not be read as a valid draft. ``str()`` is what the re-ask quotes."""
+
+    def __init__(self, message: str, *, raw: str) -> None:
+        super().__init__(message)
+        self.raw = raw
+
+
+def _strip_fences(text: str) -> str:
+    return re.sub(r"```[a-zA-Z]*", "", text)
+
+
+def extract_json(text: str) -> dict[str, Any]:
+    """The first JSON object in ``text``; raises OutputInvalid with the decoder's error."""
+    body = _strip_fences(text)
+    decoder = json.JSONDecoder()
+    first_error: json.JSONDecodeError | None = None
+    for match in re.finditer(r"\{", body):
+        try:
+            value, _ = decoder.raw_decode(body, match.start())
+        except json.JSONDecodeError as exc:
+            first_error = first_error or exc
+            continue
+        if isinstance(value, dict):
+            return value
+    if first_error is not None:
+        raise OutputInvalid(
+            f"the reply is not valid JSON: {first_error.msg} at line {first_error.lineno} "
+            f"column {first_error.colno}",
+            raw=text,
+        )
+    raise OutputInvalid("the reply contains no JSON object", raw=text)
+
+
+def _label_pattern(channel: Channel | str) -> tuple[re.Pattern[str], dict[str, str]]:
+    names: dict[str, str] = {}
+    for key in output_keys(channel):
+        names[key] = key
+        for alias in SYNONYMS.get(key, ()):
+            names[alias] = key
+    alternation = "|".join(re.escape(n) for n in sorted(names, key=len, reverse=True))
+    pattern = re.compile(
+        rf"^[\s>#*_\-\d.)]*(?P<label>{alternation})[\s*_]*(?:\([^)]*\))?[\s*_]*[:\-–]\s*(?P<rest>.*)$",
+        re.IGNORECASE,
+    )
+    return pattern, names
+
+
+def _clean(value: str) -> str:
+    value = value.strip().strip("*_").strip()
+    if len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'":
+        value = value[1:-1].strip()
+    return value
+
+
+def parse_labelled(text: str, channel: Channel | str) -> dict[str, str]:
+    """Read ``LABEL: value`` lines; a value runs until the next label. Text before the
+    first label is ignored; a repeated label ends the read (the model began a second draft)."""
+    pattern, names = _label_pattern(channel)
+    found: dict[str, list[str]] = {}
+    current: str | None = None
+    for line in _strip_fences(text).splitlines():
+        match = pattern.match(line)
+        if match:
+            key = names[match.group("label").lower()]
+            if key in found:
+                break
+            found[key] = [match.group("rest")]
+            current = key
+        elif current is not None:
+            found[current].append(line)
+    return {key: _clean("\n".join(lines)) for key, lines in found.items()}
+
+
+def _validation_message(exc: ValidationError) -> str:
+    parts = []
+    for err in exc.errors():
+        loc = ".".join(str(p) for p in err["loc"])
+        parts.append(f"{loc}: {err['msg']}" if loc else err["msg"])
+    return "; ".join(parts)
+
+
+def validate_draft(data: dict[str, Any], channel: Channel | str, *, raw: str) -> Draft:
+    """Validate a decoded reply against the channel's schema."""
+    model = draft_model(channel)
+    if not isinstance(data, dict):
+        raise OutputInvalid("the reply must be one JSON object", raw=raw)
+    data = {k: ("" if v is None else v) for k, v in data.items()}
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise OutputInvalid(
+            f"the reply does not match the {Channel(channel).value} schema: "
+            f"{_validation_message(exc)}",
+            raw=raw,
+        ) from None
+
+
+def parse_reply(text: str, channel: Channel | str, *, prefer: Style = "json") -> Draft:
+    """The draft in ``text``. Tries the preferred reader first, then the other; on
+    failure raises the preferred reader's error (it matches what the prompt asked for)."""
+    if not text.strip():
+        raise OutputInvalid("the reply was empty", raw=text)
+    order: tuple[Style, ...] = ("json", "labelled") if prefer == "json" else ("labelled", "json")
+    errors: list[OutputInvalid] = []
+    for style in order:
+        try:
+            if style == "json":
+                data: dict[str, Any] = extract_json(text)
+            else:
+                data = parse_labelled(text, channel)
+                if not data:
+                    raise OutputInvalid(
+                        "no labelled fields found; start each field on its own line as "
+                        + ", ".join(f"{k.upper()}:" for k in output_keys(channel)),
+                        raw=text,
+                    )
+            return validate_draft(data, channel, raw=text)
+        except OutputInvalid as exc:
+            errors.append(exc)
+    raise errors[0]

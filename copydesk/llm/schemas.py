@@ -1,0 +1,110 @@
+"""The structured output the model must return: one pydantic model per channel."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any, ClassVar
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from copydesk.llm.client import ResponseSchema
+from copydesk.vocab import CHANNEL_FIELDS, REQUIRED_FIELDS, Channel
+
+RATIONALE_MAX = 400
+
+
+class Draft(BaseModel):
+    """Base of the channel drafts: message fields plus a short ``rationale``."""
+
+    model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
+    channel: ClassVar[Channel]
+
+    rationale: str = Field(description="one sentence: why this angle fits the brief")
+
+    @model_validator(mode="after")
+    def _filled(self) -> Draft:
+        empty = [f for f in REQUIRED_FIELDS[self.channel] if not getattr(self, f)]
+        if empty:
+            raise ValueError(f"required field(s) empty: {', '.join(empty)}")
+        if len(self.rationale) > RATIONALE_MAX:
+            raise ValueError(f"rationale is {len(self.rationale)} characters; keep it under "
+                             f"{RATIONALE_MAX} (one sentence)")
+        return self
+
+    def fields(self) -> dict[str, str]:
+        """The channel's message fields in display order (rationale excluded)."""
+        return {name: getattr(self, name) for name in CHANNEL_FIELDS[self.channel]}
+
+
+class EmailDraft(Draft):
+    channel: ClassVar[Channel] = Channel.EMAIL
+    subject: str = Field(description="subject line")
+    preheader: str = Field(description="preview text shown after the subject")
+    body: str = Field(description="email body")
+    cta: str = Field(description="call-to-action button text")
+
+
+class SmsDraft(Draft):
+    channel: ClassVar[Channel] = Channel.SMS
+    text: str = Field(description="the SMS text")
+
+
+class PushDraft(Draft):
+    channel: ClassVar[Channel] = Channel.PUSH
+    title: str = Field(description="notification title")
+    body: str = Field(description="notification body")
+
+
+class WebDraft(Draft):
+    channel: ClassVar[Channel] = Channel.WEB
+    headline: str = Field(description="page headline")
+    body: str = Field(description="body copy")
+    cta: str = Field(description="call-to-action text")
+
+
+class AdDraft(Draft):
+    channel: ClassVar[Channel] = Channel.AD
+    headline: str = Field(description="ad headline")
+    description: str = Field(description="ad description line")
+
+
+DRAFT_MODELS: dict[Channel, type[Draft]] = {
+    Channel.EMAIL: EmailDraft,
+    Channel.SMS: SmsDraft,
+    Channel.PUSH: PushDraft,
+    Channel.WEB: WebDraft,
+    Channel.AD: AdDraft,
+}
+
+
+def draft_model(channel: Channel | str) -> type[Draft]:
+    """The output model for ``channel``."""
+    return DRAFT_MODELS[Channel(channel)]
+
+
+def output_keys(channel: Channel | str) -> tuple[str, ...]:
+    """Keys the model must return, in the order the prompt lists them."""
+    return (*CHANNEL_FIELDS[Channel(channel)], "rationale")
+
+
+def response_schema(channel: Channel | str) -> ResponseSchema:
+    """The JSON schema sent as ``response_format``: strict-mode compatible (every key
+    required, no additional properties, no length keywords — lengths are the
+    guardrails' job and validation happens locally anyway)."""
+    model = draft_model(channel)
+    schema: dict[str, Any] = copy.deepcopy(model.model_json_schema())
+    props = schema.get("properties", {})
+    ordered = {key: props[key] for key in output_keys(channel)}
+    for prop in ordered.values():
+        prop.pop("title", None)
+        for keyword in ("minLength", "maxLength", "default"):
+            prop.pop(keyword, None)
+    return ResponseSchema(
+        name=f"{Channel(channel).value}_draft",
+        schema={
+            "type": "object",
+            "properties": ordered,
+            "required": list(ordered),
+            "additionalProperties": False,
+        },
+    )

@@ -1,0 +1,334 @@
+"""Outcome records: import what happened after a send, row by row.
+
+A file (CSV with a header, or JSON Lines) holds one event per row:
+``contact_id, campaign_id, event, at, value``. Each row is validated on its
+own; a bad row goes to the rejects list naming file, line and field, and the
+good rows are imported (invariant 8). Import is idempotent on the natural key
+``(contact_id, campaign_id, event, at)``: importing a file twice counts nothing
+twice.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+import sqlite_utils
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from copydesk.errors import InputError
+from copydesk.measure.tables import OUTCOMES
+
+SENDS = "sends"
+
+
+class Event(StrEnum):
+    """What a contact did (or what happened to the message) after a send."""
+
+    DELIVERED = "delivered"
+    OPENED = "opened"
+    CLICKED = "clicked"
+    CONVERTED = "converted"
+    UNSUBSCRIBED = "unsubscribed"
+    COMPLAINED = "complained"
+
+
+#: The funnel, in order.
+FUNNEL = (Event.DELIVERED, Event.OPENED, Event.CLICKED, Event.CONVERTED)
+
+COLUMNS = ("contact_id", "campaign_id", "event", "at", "value")
+REQUIRED_COLUMNS = ("contact_id", "campaign_id", "event", "at")
+
+
+def parse_datetime(value: object) -> datetime:
+    """Parse an ISO 8601 date or datetime into an aware UTC datetime.
+
+    A datetime without an offset is taken as UTC (like the send records).
+    """
+    if isinstance(value, datetime):
+        parsed = value
+    elif isinstance(value, str):
+        try:
+            parsed = datetime.fromisoformat(value.strip())
+        except ValueError:
+            raise ValueError(
+                f"'{value}' is not an ISO 8601 datetime (e.g. 2025-03-01T09:30:00Z)"
+            ) from None
+    else:
+        raise ValueError(f"{value!r} is not an ISO 8601 datetime string")
+    if parsed.tzinfo is None:
+        return parsed.replace(tzinfo=UTC)
+    return parsed.astimezone(UTC)
+
+
+class Outcome(BaseModel):
+    """One outcome row. ``value`` is revenue and belongs only on ``converted`` events."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, frozen=True)
+
+    contact_id: str = Field(min_length=1)
+    campaign_id: str = Field(min_length=1)
+    event: Event
+    at: datetime
+    value: float | None = Field(default=None, allow_inf_nan=False)
+
+    @field_validator("at", mode="before")
+    @classmethod
+    def _iso(cls, value: object) -> datetime:
+        return parse_datetime(value)
+
+    @field_validator("value", mode="before")
+    @classmethod
+    def _blank_is_none(cls, value: object) -> object:
+        if isinstance(value, str) and not value.strip():
+            return None
+        if isinstance(value, bool):
+            raise ValueError("must be a number, not true/false")
+        return value
+
+    @model_validator(mode="after")
+    def _value_on_conversions(self) -> Outcome:
+        if self.value is not None and self.event is not Event.CONVERTED:
+            raise ValueError("value (revenue) is only allowed on 'converted' events")
+        return self
+
+    @property
+    def at_text(self) -> str:
+        """``at`` as stored: ISO 8601 in UTC with a ``+00:00`` offset."""
+        return self.at.astimezone(UTC).isoformat()
+
+
+@dataclass(frozen=True)
+class Reject:
+    """One row that was not imported, and why."""
+
+    source: str
+    line: int
+    field: str | None
+    reason: str
+    row: str
+
+    def __str__(self) -> str:
+        where = f"{self.source}:{self.line}: "
+        if self.field:
+            where += f"field '{self.field}': "
+        return where + self.reason
+
+
+@dataclass
+class ImportResult:
+    """What one import did: rows read, newly stored, already present, rejected."""
+
+    source: str
+    read: int = 0
+    imported: int = 0
+    duplicates: int = 0
+    rejects: list[Reject] = field(default_factory=list)
+
+
+def _validation_reject(exc: ValidationError) -> tuple[str | None, str]:
+    error = exc.errors()[0]
+    loc = error.get("loc") or ()
+    name = str(loc[0]) if loc else None
+    if name is None and "value (revenue)" in error["msg"]:
+        name = "value"
+    message = error["msg"].removeprefix("Value error, ")
+    if error["type"] == "extra_forbidden":
+        message = f"unknown field; expected {', '.join(COLUMNS)}"
+    return name, message
+
+
+def _read_csv(path: Path, source: str) -> Iterator[tuple[int, dict[str, Any] | Reject]]:
+    with path.open(newline="", encoding="utf-8-sig") as handle:
+        reader = csv.reader(handle)
+        header = next(reader, None)
+        if header is None:
+            raise InputError("empty file; expected a header row", source=source, line=1)
+        header = [name.strip() for name in header]
+        for name in header:
+            if name not in COLUMNS:
+                raise InputError(
+                    f"unknown column; expected {', '.join(COLUMNS)}",
+                    source=source,
+                    line=1,
+                    field=name,
+                )
+        for name in REQUIRED_COLUMNS:
+            if name not in header:
+                raise InputError("required column is missing", source=source, line=1, field=name)
+        for cells in reader:
+            line = reader.line_num
+            if not cells or all(not cell.strip() for cell in cells):
+                continue
+            if len(cells) != len(header):
+                yield line, Reject(
+                    source,
+                    line,
+                    None,
+                    f"row has {len(cells)} fields, the header has {len(header)}",
+                    ",".join(cells),
+                )
+                continue
+            yield line, dict(zip(header, cells, strict=True))
+
+
+def _read_jsonl(path: Path, source: str) -> Iterator[tuple[int, dict[str, Any] | Reject]]:
+    with path.open(encoding="utf-8-sig") as handle:
+        for line, text in enumerate(handle, start=1):
+            if not text.strip():
+                continue
+            try:
+                data = json.loads(text)
+            except json.JSONDecodeError as exc:
+                yield line, Reject(source, line, None, f"not valid JSON: {exc.msg}", text.rstrip())
+                continue
+            if not isinstance(data, dict):
+                yield line, Reject(source, line, None, "expected a JSON object", text.rstrip())
+                continue
+            yield line, data
+
+
+def read_rows(path: Path, *, source: str | None = None) -> Iterator[tuple[int, dict[str, Any] | Reject]]:
+    """Yield ``(line, raw row)`` or ``(line, Reject)`` from a ``.csv`` or ``.jsonl`` file."""
+    name = source or str(path)
+    if not path.is_file():
+        raise InputError("file not found", source=name)
+    suffix = path.suffix.lower()
+    if suffix == ".csv":
+        return _read_csv(path, name)
+    if suffix in (".jsonl", ".ndjson"):
+        return _read_jsonl(path, name)
+    raise InputError("unknown file type; use .csv or .jsonl", source=name)
+
+
+class _SendIndex:
+    """Which contacts each campaign has send records for, loaded once per campaign."""
+
+    def __init__(self, db: sqlite_utils.Database) -> None:
+        self._db = db
+        self._by_campaign: dict[str, frozenset[str]] = {}
+
+    def contacts(self, campaign_id: str) -> frozenset[str]:
+        if campaign_id not in self._by_campaign:
+            rows = self._db.execute(
+                f"SELECT DISTINCT contact_id FROM {SENDS} WHERE campaign_id = ?", [campaign_id]
+            )
+            self._by_campaign[campaign_id] = frozenset(row[0] for row in rows)
+        return self._by_campaign[campaign_id]
+
+
+def _raw(row: dict[str, Any]) -> str:
+    return json.dumps(row, ensure_ascii=False, default=str)
+
+
+def import_outcomes(
+    db: sqlite_utils.Database,
+    path: Path,
+    *,
+    source: str | None = None,
+    now: datetime | None = None,
+) -> ImportResult:
+    """Import the outcome file at ``path`` into ``db`` in one transaction.
+
+    Bad rows are returned in ``result.rejects`` (file, line, field, reason);
+    every good row is stored. A row already stored (same contact, campaign,
+    event and time) counts as a duplicate; the same key with a different
+    ``value`` is rejected, since stored outcomes are never silently changed.
+    Raises :class:`InputError` only for whole-file problems (missing file,
+    unknown type, bad header).
+    """
+    name = source or str(path)
+    result = ImportResult(source=name)
+    imported_at = (now or datetime.now(UTC)).astimezone(UTC).isoformat()
+    sends = _SendIndex(db)
+    rows = read_rows(path, source=name)
+    with db.atomic():
+        for line, raw in rows:
+            result.read += 1
+            if isinstance(raw, Reject):
+                result.rejects.append(raw)
+                continue
+            try:
+                outcome = Outcome.model_validate(raw)
+            except ValidationError as exc:
+                field_name, reason = _validation_reject(exc)
+                result.rejects.append(Reject(name, line, field_name, reason, _raw(raw)))
+                continue
+            contacts = sends.contacts(outcome.campaign_id)
+            if not contacts:
+                result.rejects.append(
+                    Reject(
+                        name,
+                        line,
+                        "campaign_id",
+                        f"unknown campaign '{outcome.campaign_id}' (no send records)",
+                        _raw(raw),
+                    )
+                )
+                continue
+            if outcome.contact_id not in contacts:
+                result.rejects.append(
+                    Reject(
+                        name,
+                        line,
+                        "contact_id",
+                        f"no send record for contact '{outcome.contact_id}' "
+                        f"in campaign '{outcome.campaign_id}'",
+                        _raw(raw),
+                    )
+                )
+                continue
+            conflict = _store(db, outcome, name, imported_at)
+            if conflict is None:
+                result.imported += 1
+            elif conflict == "duplicate":
+                result.duplicates += 1
+            else:
+                result.rejects.append(Reject(name, line, "value", conflict, _raw(raw)))
+    return result
+
+
+def _store(db: sqlite_utils.Database, outcome: Outcome, source: str, imported_at: str) -> str | None:
+    """Insert one outcome; ``None`` when stored, ``"duplicate"`` when already
+    present with the same value, else the reason it conflicts."""
+    key = [outcome.contact_id, outcome.campaign_id, outcome.event.value, outcome.at_text]
+    cursor = db.execute(
+        f"INSERT OR IGNORE INTO {OUTCOMES} "
+        "(contact_id, campaign_id, event, at, value, source, imported_at) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?)",
+        [*key, outcome.value, source, imported_at],
+    )
+    if cursor.rowcount == 1:
+        return None
+    existing = db.execute(
+        f"SELECT value FROM {OUTCOMES} "
+        "WHERE contact_id = ? AND campaign_id = ? AND event = ? AND at = ?",
+        key,
+    ).fetchone()[0]
+    same = (existing is None and outcome.value is None) or (
+        existing is not None
+        and outcome.value is not None
+        and math.isclose(existing, outcome.value, rel_tol=1e-12, abs_tol=1e-12)
+    )
+    if same:
+        return "duplicate"
+    return (
+        f"this contact, campaign, event and time were already imported with value "
+        f"{existing!r}; stored outcomes are not changed"
+    )
+
+
+def write_rejects(rejects: list[Reject], path: Path) -> None:
+    """Write rejects as CSV: ``source, line, field, reason, row``."""
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["source", "line", "field", "reason", "row"])
+        for reject in rejects:
+            writer.writerow([reject.source, reject.line, reject.field or "", reject.reason, reject.row])

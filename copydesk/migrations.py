@@ -1,0 +1,187 @@
+"""Schema changes, as an append-only list of small named migrations (sqlite-utils
+``Migrations``: each one and its record commit in one transaction). Never edit a
+migration that has shipped; add a new one."""
+
+from __future__ import annotations
+
+import sqlite_utils
+from sqlite_utils.migrations import Migrations
+
+migrations = Migrations("copydesk")
+
+
+@migrations()
+def m001_users(db: sqlite_utils.Database) -> None:
+    db["users"].create(  # type: ignore[union-attr]
+        {
+            "name": str,
+            "password_hash": str,
+            "roles": str,
+            "active": int,
+            "created_at": str,
+        },
+        pk="name",
+    )
+
+
+@migrations()
+def m002_briefs(db: sqlite_utils.Database) -> None:
+    db["briefs"].create(  # type: ignore[union-attr]
+        {
+            "id": str,
+            "title": str,
+            "stage": str,
+            "channel": str,
+            "segment": str,
+            "data": str,
+            "source": str,
+            "version": int,
+            "created_by": str,
+            "created_at": str,
+            "updated_at": str,
+        },
+        pk="id",
+    )
+
+
+@migrations()
+def m003_variants(db: sqlite_utils.Database) -> None:
+    db["variants"].create(  # type: ignore[union-attr]
+        {
+            "id": str,
+            "brief_id": str,
+            "channel": str,
+            "stage": str,
+            "segment": str,
+            "status": str,
+            "current_revision": int,
+            "approved_revision": int,
+            "approved_hash": str,
+            "approved_by": str,
+            "approved_at": str,
+            "review_by": str,
+            "created_by": str,
+            "created_at": str,
+            "updated_at": str,
+        },
+        pk="id",
+        foreign_keys=[("brief_id", "briefs", "id")],
+        not_null={"brief_id", "channel", "stage", "status", "current_revision"},
+    )
+    db["variants"].create_index(["status", "stage", "channel"])  # type: ignore[union-attr]
+    db["revisions"].create(  # type: ignore[union-attr]
+        {
+            "id": int,
+            "variant_id": str,
+            "number": int,
+            "channel": str,
+            "fields": str,
+            "text": str,
+            "content_hash": str,
+            "author": str,
+            "created_at": str,
+            "provenance": str,
+            "findings": str,
+        },
+        pk="id",
+        foreign_keys=[("variant_id", "variants", "id")],
+        not_null={"variant_id", "number", "content_hash", "author"},
+    )
+    db["revisions"].create_index(["variant_id", "number"], unique=True)  # type: ignore[union-attr]
+    db["revisions"].enable_fts(["text"], create_triggers=True, tokenize="porter")  # type: ignore[union-attr]
+
+
+@migrations()
+def m004_reviews(db: sqlite_utils.Database) -> None:
+    db["reviews"].create(  # type: ignore[union-attr]
+        {
+            "id": int,
+            "variant_id": str,
+            "revision": int,
+            "content_hash": str,
+            "decision": str,
+            "reviewer": str,
+            "comment": str,
+            "review_by": str,
+            "at": str,
+        },
+        pk="id",
+        foreign_keys=[("variant_id", "variants", "id")],
+    )
+    db["waivers"].create(  # type: ignore[union-attr]
+        {
+            "id": int,
+            "variant_id": str,
+            "revision": int,
+            "rule_id": str,
+            "field": str,
+            "start": int,
+            "end": int,
+            "reason": str,
+            "by": str,
+            "at": str,
+        },
+        pk="id",
+        foreign_keys=[("variant_id", "variants", "id")],
+    )
+
+
+@migrations()
+def m005_audit(db: sqlite_utils.Database) -> None:
+    db["audit_events"].create(  # type: ignore[union-attr]
+        {
+            "seq": int,
+            "at": str,
+            "actor": str,
+            "action": str,
+            "entity": str,
+            "entity_id": str,
+            "data": str,
+            "prev_hash": str,
+            "hash": str,
+        },
+        pk="seq",
+    )
+    db["audit_events"].create_index(["entity", "entity_id"])  # type: ignore[union-attr]
+    db["audit_head"].create(  # type: ignore[union-attr]
+        {"id": int, "seq": int, "hash": str}, pk="id"
+    )
+    # Append-only at the database level too; verification catches whoever drops these.
+    db.execute(
+        "CREATE TRIGGER audit_events_no_update BEFORE UPDATE ON audit_events "
+        "BEGIN SELECT RAISE(ABORT, 'audit events are append-only'); END"
+    )
+    db.execute(
+        "CREATE TRIGGER audit_events_no_delete BEFORE DELETE ON audit_events "
+        "BEGIN SELECT RAISE(ABORT, 'audit events are append-only'); END"
+    )
+
+
+@migrations()
+def m006_sends(db: sqlite_utils.Database) -> None:
+    db["sends"].create(  # type: ignore[union-attr]
+        {
+            "id": int,
+            "contact_id": str,
+            "campaign_id": str,
+            "channel": str,
+            "variant_id": str,
+            "content_hash": str,
+            "rule_id": str,
+            "stage": str,
+            "holdout": int,
+            "sent_at": str,
+        },
+        pk="id",
+        not_null={"contact_id", "campaign_id", "channel", "holdout", "sent_at"},
+    )
+    db["sends"].create_index(["channel", "sent_at"])  # type: ignore[union-attr]
+    db["sends"].create_index(["campaign_id", "contact_id"])  # type: ignore[union-attr]
+    db["sends"].create_index(  # type: ignore[union-attr]
+        ["contact_id", "campaign_id", "channel", "sent_at"], unique=True
+    )
+
+
+def migrate(db: sqlite_utils.Database) -> None:
+    """Apply every pending migration."""
+    migrations.apply(db)

@@ -1,0 +1,218 @@
+"""Campaign files: the YAML rule set for one send, validated with pydantic.
+
+See docs/campaigns.md for the format. :func:`load_campaign` reads a file and returns
+the model together with the file's sha256, which every output row carries.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field, ValidationError, field_validator, model_validator
+
+from copydesk.errors import InputError
+from copydesk.models import SLUG, FileModel
+from copydesk.rules.conditions import TAG_PREFIX, Condition
+from copydesk.vocab import Channel
+from copydesk.yamlio import line_of, parse_yaml
+
+#: Reason ids the engine itself records; campaign rules may not reuse them.
+RESERVED_IDS = frozenset({"no-consent", "frequency-cap", "holdout", "no-eligible-variant", "fallback"})
+
+#: The contact field that holds consent for each channel. Absent means no consent.
+CONSENT_FIELDS: dict[Channel, str] = {
+    Channel.EMAIL: "consent_email",
+    Channel.SMS: "consent_sms",
+    Channel.PUSH: "consent_push",
+    Channel.WEB: "consent_web",
+    Channel.AD: "consent_ad",
+}
+
+
+def _slug(value: str) -> str:
+    if not SLUG.match(value):
+        raise ValueError("must be a slug: lower-case letters, digits and '-', at most 64")
+    return value
+
+
+class FrequencyCap(FileModel):
+    """At most ``max`` messages on this channel per ``per_days`` days (send history)."""
+
+    max: int = Field(ge=1)
+    per_days: int = Field(ge=1)
+
+
+class VariantChoice(FileModel):
+    """Which approved variants a rule may send: all of a ``brief``, or listed ``ids``.
+
+    Variants are split evenly, or by ``weights`` (one per id)."""
+
+    brief: str | None = None
+    ids: list[str] | None = None
+    weights: list[float] | None = None
+
+    @model_validator(mode="after")
+    def _one_source(self) -> VariantChoice:
+        if (self.brief is None) == (self.ids is None):
+            raise ValueError("give either 'brief' (a brief id) or 'ids' (variant ids), not both")
+        if self.ids is not None:
+            if not self.ids:
+                raise ValueError("'ids' needs at least one variant id")
+            if len(set(self.ids)) != len(self.ids):
+                raise ValueError("'ids' lists a variant twice")
+        if self.weights is not None:
+            if self.ids is None:
+                raise ValueError("'weights' need 'ids' (one weight per listed variant)")
+            if len(self.weights) != len(self.ids):
+                raise ValueError(
+                    f"{len(self.weights)} weights for {len(self.ids)} ids; give one weight per id"
+                )
+            if any(w < 0 for w in self.weights) or sum(self.weights) <= 0:
+                raise ValueError("weights must be 0 or more, and not all 0")
+        return self
+
+    def describe(self) -> str:
+        """Short text for traces: ``brief boots-onboarding`` or ``ids V1, V2``."""
+        if self.brief is not None:
+            return f"brief {self.brief}"
+        return "ids " + ", ".join(self.ids or [])
+
+
+class SuppressRule(FileModel):
+    """Contacts matching ``when`` get no message; ``id`` is recorded as the reason."""
+
+    id: str
+    description: str = ""
+    when: Condition
+
+    _id = field_validator("id")(_slug)
+
+
+class SelectRule(FileModel):
+    """First matching rule wins; ``when`` omitted matches everyone."""
+
+    id: str
+    description: str = ""
+    when: Condition | None = None
+    variants: VariantChoice
+
+    _id = field_validator("id")(_slug)
+
+
+class Campaign(FileModel):
+    """A rule set for one send: eligibility, suppressions, selection, split, holdout, cap."""
+
+    id: str
+    description: str = ""
+    metric: str | None = Field(default=None, description="what success is measured by")
+    channel: Channel
+    template: str = Field(description="a channel template in templates/, e.g. email/default")
+    holdout: float = Field(default=0.0, ge=0.0, lt=1.0)
+    frequency_cap: FrequencyCap | None = None
+    transactional: bool = Field(
+        default=False, description="service messages: sent without marketing consent"
+    )
+    suppress: list[SuppressRule] = Field(default_factory=list)
+    select: list[SelectRule] = Field(default_factory=list)
+    fallback: VariantChoice | None = None
+
+    _id = field_validator("id")(_slug)
+
+    @field_validator("template")
+    @classmethod
+    def _template_ref(cls, value: str) -> str:
+        parts = value.split("/")
+        if len(parts) != 2 or not all(SLUG.match(p) for p in parts):
+            raise ValueError("must be CHANNEL/NAME, e.g. email/default")
+        return value
+
+    @model_validator(mode="after")
+    def _coherent(self) -> Campaign:
+        if self.template.split("/")[0] != self.channel.value:
+            raise ValueError(
+                f"template '{self.template}' is not a {self.channel.value} template "
+                f"(use {self.channel.value}/NAME)"
+            )
+        if not self.select and self.fallback is None:
+            raise ValueError("give at least one 'select' rule or a 'fallback'")
+        seen: set[str] = set()
+        for rule in [*self.suppress, *self.select]:
+            if rule.id in RESERVED_IDS:
+                raise ValueError(f"rule id '{rule.id}' is reserved; pick another")
+            if rule.id in seen:
+                raise ValueError(f"rule id '{rule.id}' is used twice")
+            seen.add(rule.id)
+        return self
+
+    @property
+    def consent_field(self) -> str:
+        """The contact field that must be true for a non-transactional send."""
+        return CONSENT_FIELDS[self.channel]
+
+
+@dataclass(frozen=True)
+class CampaignFile:
+    """A loaded campaign with where it came from and the sha256 of its bytes."""
+
+    campaign: Campaign
+    path: Path
+    sha256: str
+
+
+def _clean_loc(loc: tuple[int | str, ...]) -> tuple[int | str, ...]:
+    return tuple(
+        p
+        for p in loc
+        if not (isinstance(p, str) and (p.startswith(TAG_PREFIX) or p.startswith("function-")))
+    )
+
+
+def _field_path(loc: tuple[int | str, ...]) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else ("." if out else "") + str(part)
+    return out
+
+
+def parse_campaign(text: str, source: str) -> Campaign:
+    """Validate campaign YAML ``text``; errors name ``source``, line and field."""
+    data: Any = parse_yaml(text, source)
+    if not isinstance(data, dict):
+        raise InputError("expected a mapping of fields at the top level", source=source, line=1)
+    try:
+        return Campaign.model_validate(data)
+    except ValidationError as exc:
+        errors = exc.errors()
+        err = errors[0]
+        loc = _clean_loc(tuple(err["loc"]))
+        message = str(err["msg"]).removeprefix("Value error, ")
+        if err["type"] == "extra_forbidden":
+            message = "unknown field (check the spelling)"
+        elif err["type"] == "union_tag_invalid":
+            message = "not a condition: use {field: ..., is: ...} or all / any / not"
+        more = len(errors) - 1
+        if more:
+            message += f" (and {more} more error{'s' if more > 1 else ''})"
+        raise InputError(
+            message, source=source, line=line_of(text, loc), field=_field_path(loc) or None
+        ) from None
+
+
+def load_campaign(path: Path | str) -> CampaignFile:
+    """Read and validate a campaign file."""
+    path = Path(path)
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise InputError("file not found", source=str(path)) from None
+    except IsADirectoryError:
+        raise InputError("is a folder, not a campaign file", source=str(path)) from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise InputError("not UTF-8 text", source=str(path)) from None
+    campaign = parse_campaign(text, str(path))
+    return CampaignFile(campaign, path, hashlib.sha256(raw).hexdigest())

@@ -1,0 +1,417 @@
+"""Conditions over typed contact fields: ``all`` / ``any`` / ``not`` and field comparisons.
+
+A condition is data, never code: it is parsed into pydantic models and compiled into
+small closures. Each evaluation can append :class:`TraceStep` records saying which
+field was compared, how, with what, and the result.
+
+Semantics worth knowing (also in docs/campaigns.md):
+
+- a missing field (absent or empty) makes every comparison false, except ``missing``,
+  ``is_not`` and ``not_in``, which are true;
+- ``in`` / ``not_in`` / ``contains`` on a list field test membership (``in``: any
+  overlap);
+- text comparisons are exact (case matters);
+- ``within_days: N`` is true for a date from N days ago up to today; ``older_than_days:
+  N`` for a date more than N days ago.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import date
+from typing import Annotated, Any, Literal
+
+from pydantic import Discriminator, Field, Tag, field_validator, model_validator
+
+from copydesk.models import FileModel
+from copydesk.rules.values import align, as_day, coerce_text, same
+
+OPERATORS: tuple[str, ...] = (
+    "is",
+    "is_not",
+    "in",
+    "not_in",
+    "lt",
+    "lte",
+    "gt",
+    "gte",
+    "between",
+    "exists",
+    "missing",
+    "contains",
+    "within_days",
+    "older_than_days",
+)
+
+Scalar = str | int | float | bool | date
+
+
+@dataclass(frozen=True, slots=True)
+class TraceStep:
+    """One evaluated check: a field comparison, a combinator, or an engine step."""
+
+    stage: str
+    rule_id: str | None
+    field: str | None
+    operator: str
+    expected: Any
+    actual: Any
+    result: bool
+    note: str = ""
+    depth: int = 0
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-friendly form (dates as ISO text)."""
+        return {
+            "stage": self.stage,
+            "rule_id": self.rule_id,
+            "field": self.field,
+            "operator": self.operator,
+            "expected": _jsonable(self.expected),
+            "actual": _jsonable(self.actual),
+            "result": self.result,
+            "note": self.note,
+            "depth": self.depth,
+        }
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    return value
+
+
+class Compare(FileModel):
+    """``{field: NAME, OPERATOR: VALUE}``: one comparison of a contact field."""
+
+    field: str = Field(min_length=1)
+    op: Literal[
+        "is",
+        "is_not",
+        "in",
+        "not_in",
+        "lt",
+        "lte",
+        "gt",
+        "gte",
+        "between",
+        "exists",
+        "missing",
+        "contains",
+        "within_days",
+        "older_than_days",
+    ]
+    value: Any = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _operator_key(cls, data: Any) -> Any:
+        if not isinstance(data, dict) or "op" in data:
+            return data
+        ops = [key for key in data if key in OPERATORS]
+        unknown = [key for key in data if key != "field" and key not in OPERATORS]
+        if unknown:
+            raise ValueError(
+                f"unknown operator '{unknown[0]}'; use one of {', '.join(OPERATORS)}"
+            )
+        if len(ops) != 1:
+            raise ValueError(
+                "a field condition needs exactly one operator "
+                f"({', '.join(OPERATORS)}); found {len(ops)}"
+            )
+        op = ops[0]
+        return {"field": data.get("field"), "op": op, "value": data[op]}
+
+    @model_validator(mode="after")
+    def _value_fits(self) -> Compare:
+        op, value = self.op, self.value
+        if op in ("in", "not_in"):
+            if not isinstance(value, list) or not value:
+                raise ValueError(f"'{op}' needs a non-empty list, e.g. [a, b]")
+        elif op == "between":
+            if not isinstance(value, list) or len(value) != 2:
+                raise ValueError("'between' needs a list of two bounds, e.g. [1, 5]")
+            lo, hi = (_ordered(v) for v in value)
+            try:
+                if lo > hi:
+                    raise ValueError("'between' bounds are in the wrong order")
+            except TypeError:
+                raise ValueError("'between' bounds are of different types") from None
+            self.value = [lo, hi]
+        elif op in ("exists", "missing"):
+            if not isinstance(value, bool):
+                raise ValueError(f"'{op}' takes true or false")
+        elif op in ("within_days", "older_than_days"):
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                raise ValueError(f"'{op}' needs a whole number of days (0 or more)")
+        elif op in ("lt", "lte", "gt", "gte"):
+            if isinstance(value, bool) or isinstance(value, list | dict) or value is None:
+                raise ValueError(f"'{op}' needs a number or a date")
+            self.value = _ordered(value)
+        elif isinstance(value, list | dict) or value is None:
+            raise ValueError(f"'{op}' needs a single value (text, number, true/false, date)")
+        return self
+
+
+def _ordered(value: Any) -> Any:
+    """Bounds written as quoted text ("2024-01-01", "3") become typed."""
+    return coerce_text(value) if isinstance(value, str) else value
+
+
+class AllOf(FileModel):
+    """``{all: [...]}``: true when every condition is true (empty: true)."""
+
+    all: list[Condition]
+
+
+class AnyOf(FileModel):
+    """``{any: [...]}``: true when at least one condition is true."""
+
+    any: list[Condition] = Field(min_length=1)
+
+
+class Not(FileModel):
+    """``{not: CONDITION}``."""
+
+    not_: Condition = Field(alias="not")
+
+
+#: Prefix of the union tags pydantic puts into error locations; stripped for messages.
+TAG_PREFIX = "cond:"
+
+
+def _kind(data: Any) -> str:
+    if isinstance(data, dict):
+        for key in ("all", "any", "not"):
+            if key in data:
+                return TAG_PREFIX + key
+        return TAG_PREFIX + "field"
+    if isinstance(data, AllOf):
+        return TAG_PREFIX + "all"
+    if isinstance(data, AnyOf):
+        return TAG_PREFIX + "any"
+    if isinstance(data, Not):
+        return TAG_PREFIX + "not"
+    return TAG_PREFIX + "field"
+
+
+Condition = Annotated[
+    Annotated[AllOf, Tag(TAG_PREFIX + "all")]
+    | Annotated[AnyOf, Tag(TAG_PREFIX + "any")]
+    | Annotated[Not, Tag(TAG_PREFIX + "not")]
+    | Annotated[Compare, Tag(TAG_PREFIX + "field")],
+    Discriminator(_kind),
+]
+
+for _model in (AllOf, AnyOf, Not):
+    _model.model_rebuild()
+
+
+class _Holder(FileModel):
+    """Used to validate a bare condition (tests, previews)."""
+
+    when: Condition
+
+    @field_validator("when", mode="before")
+    @classmethod
+    def _mapping(cls, value: Any) -> Any:
+        if not isinstance(value, dict | AllOf | AnyOf | Not | Compare):
+            raise ValueError("a condition is a mapping: {field: ..., is: ...} or all/any/not")
+        return value
+
+
+def parse_condition(data: Any) -> AllOf | AnyOf | Not | Compare:
+    """Validate ``data`` (as read from YAML) into a condition model."""
+    return _Holder.model_validate({"when": data}).when
+
+
+Contact = Mapping[str, Any]
+Trace = list[TraceStep]
+Check = Callable[[Contact, date, Trace | None], bool]
+
+
+def compile_condition(
+    cond: AllOf | AnyOf | Not | Compare, *, stage: str, rule_id: str | None, depth: int = 0
+) -> Check:
+    """Turn a condition into a closure ``check(contact, today, trace) -> bool``.
+
+    ``trace`` is a list to append steps to, or ``None`` to skip tracing (faster)."""
+    if isinstance(cond, AllOf):
+        parts = [compile_condition(c, stage=stage, rule_id=rule_id, depth=depth + 1) for c in cond.all]
+
+        def check_all(contact: Contact, today: date, trace: Trace | None) -> bool:
+            mark = len(trace) if trace is not None else 0
+            result = True
+            for part in parts:
+                if not part(contact, today, trace):
+                    result = False
+                    break
+            if trace is not None:
+                trace.insert(mark, TraceStep(stage, rule_id, None, "all", None, None, result, "", depth))
+            return result
+
+        return check_all
+    if isinstance(cond, AnyOf):
+        parts = [compile_condition(c, stage=stage, rule_id=rule_id, depth=depth + 1) for c in cond.any]
+
+        def check_any(contact: Contact, today: date, trace: Trace | None) -> bool:
+            mark = len(trace) if trace is not None else 0
+            result = False
+            for part in parts:
+                if part(contact, today, trace):
+                    result = True
+                    break
+            if trace is not None:
+                trace.insert(mark, TraceStep(stage, rule_id, None, "any", None, None, result, "", depth))
+            return result
+
+        return check_any
+    if isinstance(cond, Not):
+        inner = compile_condition(cond.not_, stage=stage, rule_id=rule_id, depth=depth + 1)
+
+        def check_not(contact: Contact, today: date, trace: Trace | None) -> bool:
+            mark = len(trace) if trace is not None else 0
+            result = not inner(contact, today, trace)
+            if trace is not None:
+                trace.insert(mark, TraceStep(stage, rule_id, None, "not", None, None, result, "", depth))
+            return result
+
+        return check_not
+    return _compile_compare(cond, stage=stage, rule_id=rule_id, depth=depth)
+
+
+def _compile_compare(cond: Compare, *, stage: str, rule_id: str | None, depth: int) -> Check:
+    name, op, expected = cond.field, cond.op, cond.value
+    test = _TESTS[op]
+
+    def check(contact: Contact, today: date, trace: Trace | None) -> bool:
+        actual = contact.get(name)
+        result, note = test(actual, expected, today)
+        if trace is not None:
+            trace.append(TraceStep(stage, rule_id, name, op, expected, actual, result, note, depth))
+        return result
+
+    return check
+
+
+Outcome = tuple[bool, str]
+MISSING_NOTE = "field is missing"
+
+
+def _is(actual: Any, expected: Any, today: date) -> Outcome:
+    if actual is None:
+        return False, MISSING_NOTE
+    return same(actual, expected), ""
+
+
+def _is_not(actual: Any, expected: Any, today: date) -> Outcome:
+    if actual is None:
+        return True, MISSING_NOTE
+    return not same(actual, expected), ""
+
+
+def _in(actual: Any, expected: Any, today: date) -> Outcome:
+    if actual is None:
+        return False, MISSING_NOTE
+    if isinstance(actual, list):
+        return any(same(a, e) for a in actual for e in expected), ""
+    return any(same(actual, e) for e in expected), ""
+
+
+def _not_in(actual: Any, expected: Any, today: date) -> Outcome:
+    if actual is None:
+        return True, MISSING_NOTE
+    result, note = _in(actual, expected, today)
+    return not result, note
+
+
+def _ordering(pick: Callable[[Any, Any], bool]) -> Callable[[Any, Any, date], Outcome]:
+    def test(actual: Any, expected: Any, today: date) -> Outcome:
+        if actual is None:
+            return False, MISSING_NOTE
+        a, e = align(actual, expected)
+        if isinstance(a, bool) or isinstance(a, list | dict):
+            return False, "not comparable"
+        try:
+            return pick(a, e), ""
+        except TypeError:
+            return False, "not comparable"
+
+    return test
+
+
+def _between(actual: Any, expected: Any, today: date) -> Outcome:
+    if actual is None:
+        return False, MISSING_NOTE
+    lo_ok, note = _TESTS["gte"](actual, expected[0], today)
+    if not lo_ok:
+        return False, note
+    return _TESTS["lte"](actual, expected[1], today)
+
+
+def _exists(actual: Any, expected: Any, today: date) -> Outcome:
+    present = actual is not None and actual != "" and actual != []
+    return present == expected, ""
+
+
+def _missing(actual: Any, expected: Any, today: date) -> Outcome:
+    present = actual is not None and actual != "" and actual != []
+    return (not present) == expected, ""
+
+
+def _contains(actual: Any, expected: Any, today: date) -> Outcome:
+    if actual is None:
+        return False, MISSING_NOTE
+    if isinstance(actual, list):
+        return any(same(a, expected) for a in actual), ""
+    if isinstance(actual, str):
+        return str(expected) in actual, ""
+    return False, "not a list or text"
+
+
+def _age(actual: Any) -> tuple[date | None, str]:
+    if actual is None:
+        return None, MISSING_NOTE
+    day = as_day(actual)
+    if day is None and isinstance(actual, str):
+        day = as_day(coerce_text(actual))
+    if day is None:
+        return None, "not a date"
+    return day, ""
+
+
+def _within_days(actual: Any, expected: Any, today: date) -> Outcome:
+    day, note = _age(actual)
+    if day is None:
+        return False, note
+    days = (today - day).days
+    return 0 <= days <= expected, f"{days} days ago"
+
+
+def _older_than_days(actual: Any, expected: Any, today: date) -> Outcome:
+    day, note = _age(actual)
+    if day is None:
+        return False, note
+    days = (today - day).days
+    return days > expected, f"{days} days ago"
+
+
+_TESTS: dict[str, Callable[[Any, Any, date], Outcome]] = {
+    "is": _is,
+    "is_not": _is_not,
+    "in": _in,
+    "not_in": _not_in,
+    "lt": _ordering(lambda a, e: a < e),
+    "lte": _ordering(lambda a, e: a <= e),
+    "gt": _ordering(lambda a, e: a > e),
+    "gte": _ordering(lambda a, e: a >= e),
+    "between": _between,
+    "exists": _exists,
+    "missing": _missing,
+    "contains": _contains,
+    "within_days": _within_days,
+    "older_than_days": _older_than_days,
+}

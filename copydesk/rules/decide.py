@@ -1,0 +1,308 @@
+"""The rule engine: for one contact and campaign, the decision and why.
+
+:func:`decide` is pure: the same campaign, contact, history, library and clock give the
+same decision. Steps, in order, each recorded in the trace:
+
+1. consent for the channel (``no-consent``), unless the campaign is transactional;
+2. suppression rules, in file order (first match suppresses, reason = its id);
+3. frequency cap over this channel's send history (``frequency-cap``);
+4. select rules, first match wins; no match, or a match with no eligible variant,
+   uses the fallback; nothing eligible gives ``no-eligible-variant``;
+5. holdout, by a stable hash of (campaign, contact);
+6. split among the rule's variants (evenly or by weights), by another stable hash.
+
+Only approved, unexpired revisions of the campaign's channel are eligible; the review-by
+date is checked here again although the library should already exclude expired ones.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from enum import StrEnum
+from typing import Any
+
+from copydesk.errors import InputError
+from copydesk.models import ApprovedContent, SendRecord
+from copydesk.rules.assign import cumulative, in_holdout, pick, unit
+from copydesk.rules.campaign import Campaign, VariantChoice
+from copydesk.rules.conditions import Check, TraceStep, compile_condition
+from copydesk.rules.values import as_utc
+
+
+class Outcome(StrEnum):
+    """What happens to a contact."""
+
+    SELECTED = "selected"
+    HOLDOUT = "holdout"
+    SUPPRESSED = "suppressed"
+    CAPPED = "capped"
+    NO_VARIANT = "no_variant"
+
+
+NO_CONSENT = "no-consent"
+FREQUENCY_CAP = "frequency-cap"
+HOLDOUT = "holdout"
+NO_ELIGIBLE = "no-eligible-variant"
+FALLBACK = "fallback"
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """The decision for one contact: the chosen variant or why there is none.
+
+    ``reason`` is the suppression rule id, ``no-consent``, ``frequency-cap``,
+    ``holdout`` or ``no-eligible-variant``; for a selected contact it is the select
+    rule id (or ``fallback``). ``rule_id`` is the select rule that matched, if any."""
+
+    contact_id: str
+    campaign_id: str
+    outcome: Outcome
+    reason: str
+    rule_id: str | None = None
+    variant: ApprovedContent | None = None
+    trace: tuple[TraceStep, ...] = ()
+
+    @property
+    def selected(self) -> bool:
+        """True when a message is to be rendered and sent."""
+        return self.outcome is Outcome.SELECTED
+
+
+def is_eligible(item: object, channel: str, today: date) -> str | None:
+    """``None`` when ``item`` may be sent on ``channel`` today, else the reason not."""
+    if not isinstance(item, ApprovedContent):
+        return "not approved content"
+    if not item.content_hash or not item.approved_by:
+        return "approval incomplete"
+    if item.channel != channel:
+        return f"channel {item.channel}"
+    if item.review_by is not None and item.review_by < today:
+        return f"expired (review by {item.review_by.isoformat()})"
+    return None
+
+
+class EligibleLibrary:
+    """The approved library narrowed to what a campaign may send today, indexed."""
+
+    def __init__(self, items: Iterable[ApprovedContent], *, channel: str, today: date) -> None:
+        self.today = today
+        self.by_id: dict[str, ApprovedContent] = {}
+        self.excluded: dict[str, str] = {}
+        for item in items:
+            vid = getattr(item, "variant_id", None)
+            if not isinstance(vid, str):
+                continue
+            why = is_eligible(item, channel, today)
+            if why is not None:
+                if vid not in self.by_id:
+                    self.excluded[vid] = why
+                continue
+            current = self.by_id.get(vid)
+            if current is None or item.revision > current.revision:
+                self.by_id[vid] = item
+                self.excluded.pop(vid, None)
+        self.by_brief: dict[str, list[ApprovedContent]] = {}
+        for vid in sorted(self.by_id):
+            item = self.by_id[vid]
+            self.by_brief.setdefault(item.brief_id, []).append(item)
+
+    def resolve(self, choice: VariantChoice) -> tuple[list[ApprovedContent], list[float], str]:
+        """Eligible variants of ``choice``, their weights, and a note on what was left out."""
+        if choice.brief is not None:
+            found = list(self.by_brief.get(choice.brief, []))
+            return found, [1.0] * len(found), "" if found else f"no approved variant of brief {choice.brief}"
+        ids = choice.ids or []
+        weights = choice.weights or [1.0] * len(ids)
+        found, kept, left_out = [], [], []
+        for vid, weight in zip(ids, weights, strict=True):
+            item = self.by_id.get(vid)
+            if item is None:
+                left_out.append(f"{vid}: {self.excluded.get(vid, 'not approved')}")
+            elif weight > 0:
+                found.append(item)
+                kept.append(weight)
+        return found, kept, "; ".join(left_out)
+
+
+@dataclass(frozen=True, slots=True)
+class _Pick:
+    rule_id: str
+    describe: str
+    variants: tuple[ApprovedContent, ...]
+    cum: tuple[float, ...]
+    note: str
+
+    @classmethod
+    def build(cls, rule_id: str, choice: VariantChoice, library: EligibleLibrary) -> _Pick:
+        found, weights, note = library.resolve(choice)
+        cum = tuple(cumulative(weights)) if found else ()
+        return cls(rule_id, choice.describe(), tuple(found), cum, note)
+
+
+@dataclass
+class Plan:
+    """A campaign compiled against a library for one day: decide many contacts fast."""
+
+    campaign: Campaign
+    library: EligibleLibrary
+    today: date
+    suppress: list[tuple[str, Check]] = field(default_factory=list)
+    select: list[tuple[str, Check | None, _Pick]] = field(default_factory=list)
+    fallback: _Pick | None = None
+
+    @classmethod
+    def build(
+        cls, campaign: Campaign, library: Iterable[ApprovedContent] | EligibleLibrary, *, today: date
+    ) -> Plan:
+        if not isinstance(library, EligibleLibrary):
+            library = EligibleLibrary(library, channel=campaign.channel, today=today)
+        plan = cls(campaign, library, today)
+        for rule in campaign.suppress:
+            plan.suppress.append(
+                (rule.id, compile_condition(rule.when, stage="suppress", rule_id=rule.id))
+            )
+        for sel in campaign.select:
+            check = (
+                compile_condition(sel.when, stage="select", rule_id=sel.id)
+                if sel.when is not None
+                else None
+            )
+            plan.select.append((sel.id, check, _Pick.build(sel.id, sel.variants, library)))
+        if campaign.fallback is not None:
+            plan.fallback = _Pick.build(FALLBACK, campaign.fallback, library)
+        return plan
+
+    def decide(
+        self,
+        contact: Mapping[str, Any],
+        history: Iterable[SendRecord] = (),
+        *,
+        now: datetime | None = None,
+        trace: bool = True,
+    ) -> Decision:
+        """Decide for one contact. ``history`` may hold other contacts' sends too."""
+        campaign = self.campaign
+        cid = contact.get("contact_id")
+        if cid is None or cid == "":
+            raise InputError("contact has no contact_id", field="contact_id")
+        cid = str(cid)
+        today = self.today
+        steps: list[TraceStep] | None = [] if trace else None
+
+        def done(outcome: Outcome, reason: str, rule: str | None = None,
+                 variant: ApprovedContent | None = None) -> Decision:
+            return Decision(cid, campaign.id, outcome, reason, rule, variant,
+                            tuple(steps) if steps is not None else ())
+
+        # 1. consent
+        if campaign.transactional:
+            if steps is not None:
+                steps.append(TraceStep("consent", NO_CONSENT, campaign.consent_field, "is", True,
+                                       contact.get(campaign.consent_field), True,
+                                       "transactional: marketing consent not required"))
+        else:
+            actual = contact.get(campaign.consent_field)
+            ok = actual is True or (type(actual) is int and actual == 1)
+            if steps is not None:
+                steps.append(TraceStep("consent", NO_CONSENT, campaign.consent_field, "is", True,
+                                       actual, ok, "" if actual is not None else "field is missing"))
+            if not ok:
+                return done(Outcome.SUPPRESSED, NO_CONSENT)
+
+        # 2. suppressions
+        for rule_id, check in self.suppress:
+            if check(contact, today, steps):
+                return done(Outcome.SUPPRESSED, rule_id)
+
+        # 3. frequency cap
+        cap = campaign.frequency_cap
+        if cap is not None:
+            moment = as_utc(now) if now is not None else datetime.now(UTC)
+            since = moment - timedelta(days=cap.per_days)
+            count = 0
+            for rec in history:
+                if (rec.contact_id == cid and rec.channel == campaign.channel and not rec.holdout
+                        and as_utc(rec.sent_at) > since):
+                    count += 1
+            ok = count < cap.max
+            if steps is not None:
+                steps.append(TraceStep(
+                    "frequency_cap", FREQUENCY_CAP, None, "lt", cap.max, count, ok,
+                    f"{count} {campaign.channel.value} send(s) in the last {cap.per_days} days"))
+            if not ok:
+                return done(Outcome.CAPPED, FREQUENCY_CAP)
+
+        # 4. selection
+        chosen: _Pick | None = None
+        matched: str | None = None
+        for rule_id, check, option in self.select:
+            if check is None or check(contact, today, steps):
+                if check is None and steps is not None:
+                    steps.append(TraceStep("select", rule_id, None, "always", None, None, True))
+                matched = rule_id
+                if steps is not None:
+                    steps.append(_variants_step(option))
+                if option.variants:
+                    chosen = option
+                break
+        if chosen is None and self.fallback is not None:
+            if steps is not None:
+                steps.append(_variants_step(self.fallback))
+            if self.fallback.variants:
+                chosen = self.fallback
+        if chosen is None:
+            return done(Outcome.NO_VARIANT, NO_ELIGIBLE, matched)
+
+        # 5. holdout
+        if campaign.holdout > 0:
+            held = in_holdout(campaign.id, cid, campaign.holdout)
+            if steps is not None:
+                steps.append(TraceStep("holdout", HOLDOUT, None, "lt", campaign.holdout,
+                                       round(unit(campaign.id, cid, "holdout"), 4), held,
+                                       "in the control group" if held else "not in the control group"))
+            if held:
+                return done(Outcome.HOLDOUT, HOLDOUT, chosen.rule_id)
+
+        # 6. split
+        if len(chosen.variants) == 1:
+            variant = chosen.variants[0]
+        else:
+            variant = chosen.variants[
+                pick(unit(campaign.id, cid, "split:" + chosen.rule_id), chosen.cum)
+            ]
+        if steps is not None:
+            steps.append(TraceStep("split", chosen.rule_id, None, "pick",
+                                   [v.variant_id for v in chosen.variants], variant.variant_id,
+                                   True, f"revision {variant.revision} {variant.content_hash[:12]}"))
+        return done(Outcome.SELECTED, chosen.rule_id, chosen.rule_id, variant)
+
+
+def _variants_step(option: _Pick) -> TraceStep:
+    return TraceStep("variants", option.rule_id, None, "eligible", option.describe,
+                     [v.variant_id for v in option.variants], bool(option.variants),
+                     option.note or ("" if option.variants else "falling back"))
+
+
+def decide(
+    campaign: Campaign | Plan,
+    contact: Mapping[str, Any],
+    history: Iterable[SendRecord] = (),
+    library: Sequence[ApprovedContent] | EligibleLibrary = (),
+    *,
+    today: date | None = None,
+    now: datetime | None = None,
+    trace: bool = True,
+) -> Decision:
+    """Decide for one contact (see the module docstring).
+
+    ``now`` defaults to the current time and ``today`` to ``now``'s date. Pass a
+    :class:`Plan` (from :meth:`Plan.build`) to decide many contacts without recompiling;
+    ``library`` is then ignored."""
+    moment = as_utc(now) if now is not None else datetime.now(UTC)
+    if isinstance(campaign, Plan):
+        plan = campaign
+    else:
+        plan = Plan.build(campaign, library, today=today or moment.date())
+    return plan.decide(contact, history, now=moment, trace=trace)

@@ -1,0 +1,105 @@
+"""Briefs: what to say to whom, at segment level."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from copydesk import audit
+from copydesk.clock import now_iso
+from copydesk.db import write_transaction
+from copydesk.errors import InputError, NotFoundError
+from copydesk.models import Brief
+from copydesk.services.permissions import require
+from copydesk.yamlio import load_model
+
+if TYPE_CHECKING:
+    import sqlite_utils
+
+    from copydesk.models import User
+
+
+class BriefsMixin:
+    """Add, update, read and list briefs."""
+
+    db: sqlite_utils.Database
+
+    def actor(self, name: str) -> User: ...  # provided by UsersMixin
+
+    def get_brief(self, brief_id: str) -> Brief:
+        """The brief ``brief_id``; NotFoundError if none."""
+        row = self.db.execute("SELECT data FROM briefs WHERE id = ?", [brief_id]).fetchone()
+        if row is None:
+            raise NotFoundError(f"no brief '{brief_id}' (see 'copydesk brief list')")
+        return Brief.model_validate_json(row[0])
+
+    def brief_info(self, brief_id: str) -> dict[str, Any]:
+        """The stored brief row: version, source, who and when."""
+        row = self.db.execute(
+            "SELECT id, version, source, created_by, created_at, updated_at FROM briefs WHERE id = ?",
+            [brief_id],
+        ).fetchone()
+        if row is None:
+            raise NotFoundError(f"no brief '{brief_id}'")
+        return dict(zip(["id", "version", "source", "created_by", "created_at", "updated_at"], row, strict=True))
+
+    def list_briefs(
+        self, *, stage: str | None = None, channel: str | None = None, segment: str | None = None
+    ) -> list[Brief]:
+        """Briefs, filtered by stage, channel and segment name."""
+        where, params = [], []
+        for column, value in (("stage", stage), ("channel", channel), ("segment", segment)):
+            if value:
+                where.append(f"{column} = ?")
+                params.append(value)
+        sql = "SELECT data FROM briefs"
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        sql += " ORDER BY stage, id"
+        return [Brief.model_validate_json(r[0]) for r in self.db.execute(sql, params)]
+
+    def save_brief(
+        self, brief: Brief, *, actor: str, source: str = "", update: bool = False
+    ) -> Brief:
+        """Add a new brief, or (``update=True``) replace an existing one as a new version."""
+        with write_transaction(self.db):
+            require(self.actor(actor), "brief.write")
+            existing = self.db.execute(
+                "SELECT version FROM briefs WHERE id = ?", [brief.id]
+            ).fetchone()
+            now = now_iso()
+            data = brief.model_dump_json()
+            if existing and not update:
+                raise InputError(
+                    f"brief '{brief.id}' already exists (use 'copydesk brief update' to change it)"
+                )
+            if not existing and update:
+                raise NotFoundError(f"no brief '{brief.id}' to update (use 'copydesk brief add')")
+            if existing:
+                version = existing[0] + 1
+                self.db.execute(
+                    "UPDATE briefs SET title=?, stage=?, channel=?, segment=?, data=?, source=?, "
+                    "version=?, updated_at=? WHERE id=?",
+                    [brief.title, brief.stage.value, brief.channel.value, brief.segment.name, data,
+                     source, version, now, brief.id],
+                )
+            else:
+                version = 1
+                self.db.execute(
+                    "INSERT INTO briefs (id, title, stage, channel, segment, data, source, version, "
+                    "created_by, created_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                    [brief.id, brief.title, brief.stage.value, brief.channel.value,
+                     brief.segment.name, data, source, version, actor, now, now],
+                )
+            audit.append(
+                self.db, actor=actor, action="brief.update" if existing else "brief.add",
+                entity="brief", entity_id=brief.id,
+                data={"version": version, "source": source, "brief": json.loads(data)},
+            )
+        return brief
+
+    def add_brief_file(self, path: Path | str, *, actor: str, update: bool = False) -> Brief:
+        """Load a brief YAML file (errors name file, line and field) and save it."""
+        brief = load_model(path, Brief)
+        return self.save_brief(brief, actor=actor, source=str(path), update=update)

@@ -1,0 +1,228 @@
+"""The governed content library: listing, full-text search, the approved set, export."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+from datetime import date, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from copydesk import audit
+from copydesk.clock import today
+from copydesk.db import write_transaction
+from copydesk.errors import InputError
+from copydesk.hashing import content_hash
+from copydesk.models import ApprovedContent, Brief, Variant
+from copydesk.placeholders import fields_placeholders
+from copydesk.services.permissions import require
+from copydesk.services.variants import REVISION_COLUMNS, VARIANT_COLUMNS, revision_from_row, variant_from_rows
+from copydesk.vocab import Status
+
+if TYPE_CHECKING:
+    import sqlite_utils
+
+    from copydesk.models import User
+
+EXPORT_FORMATS = ("csv", "json", "jsonl")
+STATUS_FILTERS = (*[s.value for s in Status], "expired")
+
+
+def fts_query(text: str) -> str:
+    """Turn free text into a safe FTS5 query: every word quoted, all required."""
+    words = re.findall(r"\w+", text, flags=re.UNICODE)
+    return " ".join(f'"{w}"' for w in words)
+
+
+class LibraryMixin:
+    """Read the library; export only approved content."""
+
+    db: sqlite_utils.Database
+
+    def actor(self, name: str) -> User: ...
+    def get_brief(self, brief_id: str) -> Brief: ...
+
+    def list_variants(
+        self,
+        *,
+        status: str | None = None,
+        stage: str | None = None,
+        channel: str | None = None,
+        segment: str | None = None,
+        brief_id: str | None = None,
+        expiring_within_days: int | None = None,
+        ids: list[str] | None = None,
+        limit: int | None = None,
+        offset: int = 0,
+    ) -> list[Variant]:
+        """Variants with their current revision, filtered. ``status='expired'`` means
+        approved but past the review-by date; ``'approved'`` means approved and current."""
+        where: list[str] = []
+        params: list[Any] = []
+        now = today().isoformat()
+        if status:
+            if status not in STATUS_FILTERS:
+                raise InputError(f"unknown status '{status}'; use one of {', '.join(STATUS_FILTERS)}")
+            if status == "expired":
+                where.append("v.status = 'approved' AND v.review_by < ?")
+                params.append(now)
+            elif status == "approved":
+                where.append("v.status = 'approved' AND (v.review_by IS NULL OR v.review_by >= ?)")
+                params.append(now)
+            else:
+                where.append("v.status = ?")
+                params.append(status)
+        for column, value in (("stage", stage), ("channel", channel), ("segment", segment), ("brief_id", brief_id)):
+            if value:
+                where.append(f"v.{column} = ?")
+                params.append(value)
+        if expiring_within_days is not None:
+            where.append("v.status = 'approved' AND v.review_by >= ? AND v.review_by <= ?")
+            params += [now, (today() + timedelta(days=expiring_within_days)).isoformat()]
+        if ids is not None:
+            where.append(f"v.id IN ({', '.join('?' for _ in ids)})")
+            params += ids
+        return self._query_variants(where, params, limit=limit, offset=offset)
+
+    def _query_variants(
+        self, where: list[str], params: list[Any], *, limit: int | None = None, offset: int = 0,
+        order: str = "CAST(SUBSTR(v.id, 2) AS INTEGER)",
+    ) -> list[Variant]:
+        cols = ", ".join(f"v.{c}" for c in VARIANT_COLUMNS) + ", " + ", ".join(f"r.{c}" for c in REVISION_COLUMNS)
+        sql = (f"SELECT {cols} FROM variants v JOIN revisions r "
+               "ON r.variant_id = v.id AND r.number = v.current_revision")
+        if where:
+            sql += " WHERE " + " AND ".join(f"({w})" for w in where)
+        sql += f" ORDER BY {order}"
+        if limit is not None:
+            sql += f" LIMIT {int(limit)} OFFSET {int(offset)}"
+        out = []
+        nv = len(VARIANT_COLUMNS)
+        for row in self.db.execute(sql, params):
+            v = dict(zip(VARIANT_COLUMNS, row[:nv], strict=True))
+            r = dict(zip(REVISION_COLUMNS, row[nv:], strict=True))
+            out.append(variant_from_rows(v, revision_from_row(r)))
+        return out
+
+    def search(self, text: str, *, status: str | None = None, limit: int = 100) -> list[Variant]:
+        """Full-text search (stemmed) over the current text of every variant."""
+        query = fts_query(text)
+        if not query:
+            return []
+        where = ["r.id IN (SELECT rowid FROM revisions_fts WHERE revisions_fts MATCH ?)"]
+        params: list[Any] = [query]
+        if status:
+            where.append("v.status = ?")
+            params.append(status)
+        return self._query_variants(where, params, limit=limit)
+
+    def status_counts(self) -> dict[str, int]:
+        """How many variants are in each status, with ``expired`` split out of approved."""
+        counts = {s: 0 for s in STATUS_FILTERS}
+        for status, n in self.db.execute("SELECT status, COUNT(*) FROM variants GROUP BY status"):
+            counts[status] = n
+        expired = self.db.execute(
+            "SELECT COUNT(*) FROM variants WHERE status = 'approved' AND review_by < ?",
+            [today().isoformat()],
+        ).fetchone()[0]
+        counts["expired"] = expired
+        counts["approved"] -= expired
+        return counts
+
+    def approved_content(self, today_: date | None = None) -> list[ApprovedContent]:
+        """Every approved, unexpired, unretired revision, with its text re-hashed and
+        checked against the approval (invariant 1 and 2). This is the only source the
+        rule engine, the renderer and the approved export read from."""
+        day = (today_ or today()).isoformat()
+        rows = self.db.execute(
+            "SELECT v.id, v.brief_id, v.channel, v.stage, v.segment, v.approved_revision, v.approved_hash, "
+            "v.approved_by, v.approved_at, v.review_by, r.fields, r.content_hash "
+            "FROM variants v JOIN revisions r ON r.variant_id = v.id AND r.number = v.approved_revision "
+            "WHERE v.status = 'approved' AND (v.review_by IS NULL OR v.review_by >= ?) "
+            "ORDER BY CAST(SUBSTR(v.id, 2) AS INTEGER)",
+            [day],
+        )
+        out = []
+        for (vid, brief_id, channel, stage, segment, rev, approved_hash, by, at, review_by,
+             fields_json, stored_hash) in rows:
+            fields = json.loads(fields_json)
+            if stored_hash != approved_hash or content_hash(channel, fields) != approved_hash:
+                continue  # text differs from what was approved: never eligible
+            out.append(ApprovedContent(
+                variant_id=vid, brief_id=brief_id, revision=rev, content_hash=approved_hash,
+                channel=channel, stage=stage, segment=segment or "", fields=fields,
+                approved_by=by, approved_at=at, review_by=review_by,
+            ))
+        return out
+
+    def export_records(self, today_: date | None = None) -> list[dict[str, Any]]:
+        """The approved library as plain records for other systems."""
+        records = []
+        briefs: dict[str, Brief] = {}
+        for item in self.approved_content(today_):
+            brief = briefs.setdefault(item.brief_id, self.get_brief(item.brief_id))
+            records.append({
+                "variant_id": item.variant_id,
+                "revision": item.revision,
+                "content_hash": item.content_hash,
+                "brief_id": item.brief_id,
+                "brief_title": brief.title,
+                "segment": item.segment,
+                "stage": item.stage.value,
+                "channel": item.channel.value,
+                "locale": brief.locale,
+                "fields": item.fields,
+                "variables": fields_placeholders(item.fields),
+                "approved_by": item.approved_by,
+                "approved_at": item.approved_at.isoformat(),
+                "review_by": item.review_by.isoformat() if item.review_by else None,
+            })
+        return records
+
+    def export_text(self, fmt: str, *, actor: str, today_: date | None = None) -> str:
+        """Serialize the approved library as csv, json or jsonl (audited)."""
+        return self._export(fmt, actor=actor, today_=today_)[0]
+
+    def _export(self, fmt: str, *, actor: str, today_: date | None = None) -> tuple[str, int]:
+        if fmt not in EXPORT_FORMATS:
+            raise InputError(f"unknown export format '{fmt}'; use {', '.join(EXPORT_FORMATS)}")
+        require(self.actor(actor), "library.export")
+        records = self.export_records(today_)
+        if fmt == "json":
+            text = json.dumps(records, indent=2, ensure_ascii=False) + "\n"
+        elif fmt == "jsonl":
+            text = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records)
+        else:
+            text = _csv(records)
+        with write_transaction(self.db):
+            audit.append(
+                self.db, actor=actor, action="library.export", entity="library", entity_id=fmt,
+                data={"variants": [r["variant_id"] for r in records],
+                      "hashes": [r["content_hash"] for r in records]},
+            )
+        return text, len(records)
+
+    def export_file(self, fmt: str, out: Path | str, *, actor: str) -> int:
+        """Write the approved export to ``out``; returns the number of variants."""
+        text, count = self._export(fmt, actor=actor)
+        Path(out).write_text(text, encoding="utf-8")
+        return count
+
+
+def _csv(records: list[dict[str, Any]]) -> str:
+    field_names = sorted({k for r in records for k in r["fields"]})
+    header = ["variant_id", "revision", "content_hash", "brief_id", "segment", "stage", "channel",
+              "locale", *field_names, "variables", "approved_by", "approved_at", "review_by"]
+    buf = io.StringIO()
+    writer = csv.writer(buf)
+    writer.writerow(header)
+    for r in records:
+        writer.writerow([
+            r["variant_id"], r["revision"], r["content_hash"], r["brief_id"], r["segment"], r["stage"],
+            r["channel"], r["locale"], *[r["fields"].get(f, "") for f in field_names],
+            json.dumps(r["variables"], ensure_ascii=False), r["approved_by"], r["approved_at"],
+            r["review_by"] or "",
+        ])
+    return buf.getvalue()

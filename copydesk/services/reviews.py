@@ -1,0 +1,259 @@
+"""The review workflow: submit, approve, reject, waive, retire.
+
+State machine (per variant; the status belongs to its current revision)::
+
+    draft ──submit──▶ in_review ──approve──▶ approved ──retire──▶ retired
+      ▲                  │                      │
+      └──── edit ◀── reject                     └─ edit: new draft revision, approval withdrawn
+
+An approved variant whose review-by date has passed is *expired*: not eligible for
+sending or export until a reviewer approves it again.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import TYPE_CHECKING, Any
+
+from copydesk import audit
+from copydesk.clock import now_iso, today
+from copydesk.db import write_transaction
+from copydesk.errors import (
+    BlockedByFindings,
+    InputError,
+    InvalidTransition,
+    NotFoundError,
+    SelfApprovalError,
+    StaleRevisionError,
+)
+from copydesk.models import Finding, Review, Variant
+from copydesk.services.permissions import require
+from copydesk.services.variants import open_blocks
+from copydesk.vocab import Severity, Status
+
+if TYPE_CHECKING:
+    import sqlite_utils
+
+    from copydesk.models import User
+
+REVIEW_COLUMNS = ("variant_id", "revision", "content_hash", "decision", "reviewer", "comment", "at", "review_by")
+
+
+def _describe(findings: list[Finding]) -> str:
+    shown = "; ".join(f"{f.rule_id} on {f.field} '{f.match}'" for f in findings[:3])
+    more = f" (+{len(findings) - 3} more)" if len(findings) > 3 else ""
+    return shown + more
+
+
+class ReviewsMixin:
+    """Transitions of the review state machine, each checked and audited."""
+
+    db: sqlite_utils.Database
+    review_days: int
+
+    def actor(self, name: str) -> User: ...
+    def get_variant(self, variant_id: str) -> Variant: ...
+    def _variant_row(self, variant_id: str) -> dict[str, Any]: ...
+    def contributors(self, variant_id: str) -> set[str]: ...
+
+    def _check_current(
+        self, v: dict[str, Any], expected_revision: int | None, expected_hash: str | None,
+        current_hash: str,
+    ) -> None:
+        if expected_revision is not None and expected_revision != v["current_revision"]:
+            raise StaleRevisionError(
+                f"{v['id']} changed while you were looking: you reviewed revision "
+                f"{expected_revision}, the current one is {v['current_revision']}"
+            )
+        if expected_hash is not None and not current_hash.startswith(expected_hash):
+            raise StaleRevisionError(
+                f"{v['id']}: the text you reviewed (hash {expected_hash[:12]}) is not the current "
+                f"revision (hash {current_hash[:12]})"
+            )
+
+    def submit(self, variant_id: str, *, actor: str, expected_revision: int | None = None) -> Variant:
+        """Send a draft (or a rejected variant) to review. Open block findings prevent it."""
+        with write_transaction(self.db):
+            require(self.actor(actor), "variant.submit")
+            v = self._variant_row(variant_id)
+            variant = self.get_variant(variant_id)
+            self._check_current(v, expected_revision, None, variant.current.content_hash)
+            if v["status"] not in (Status.DRAFT, Status.REJECTED):
+                raise InvalidTransition(
+                    f"{variant_id} is {v['status']}; only a draft or rejected variant can be submitted"
+                )
+            blocks = open_blocks(variant.current)
+            if blocks:
+                raise BlockedByFindings(
+                    f"{variant_id} has {len(blocks)} open block finding(s): {_describe(blocks)}. "
+                    "Edit the text, or ask a reviewer to waive a false positive"
+                )
+            self.db.execute(
+                "UPDATE variants SET status = ?, updated_at = ? WHERE id = ?",
+                [Status.IN_REVIEW.value, now_iso(), variant_id],
+            )
+            audit.append(
+                self.db, actor=actor, action="variant.submit", entity="variant", entity_id=variant_id,
+                data={"revision": v["current_revision"], "content_hash": variant.current.content_hash},
+            )
+        return self.get_variant(variant_id)
+
+    def approve(
+        self,
+        variant_id: str,
+        *,
+        actor: str,
+        comment: str = "",
+        review_by: date | None = None,
+        expected_revision: int | None = None,
+        expected_hash: str | None = None,
+    ) -> Variant:
+        """Approve the current revision, bound to its content hash.
+
+        Refused for the revision's authors or editors (four eyes), for open block
+        findings, for a stale revision, and unless the variant is in review (or
+        approved but past its review-by date, for re-approval).
+        """
+        with write_transaction(self.db):
+            require(self.actor(actor), "variant.review")
+            v = self._variant_row(variant_id)
+            variant = self.get_variant(variant_id)
+            digest = variant.current.content_hash
+            self._check_current(v, expected_revision, expected_hash, digest)
+            expired = v["status"] == Status.APPROVED and variant.is_expired(today())
+            if v["status"] != Status.IN_REVIEW and not expired:
+                raise InvalidTransition(
+                    f"{variant_id} is {v['status']}"
+                    + (f" (approved by {v['approved_by']})" if v["status"] == Status.APPROVED else "")
+                    + "; only a variant in review (or an expired approval) can be approved"
+                )
+            if actor in self.contributors(variant_id):
+                raise SelfApprovalError(
+                    f"four eyes: {actor} wrote or edited {variant_id}, so someone else must approve it"
+                )
+            blocks = open_blocks(variant.current)
+            if blocks:
+                raise BlockedByFindings(
+                    f"{variant_id} has {len(blocks)} open block finding(s): {_describe(blocks)}. "
+                    "Waive a false positive with a written reason, or reject it"
+                )
+            if review_by is None:
+                review_by = today() + timedelta(days=self.review_days)
+            if review_by <= today():
+                raise InputError(f"review-by date {review_by} must be in the future", field="review_by")
+            now = now_iso()
+            self.db.execute(
+                "UPDATE variants SET status = ?, approved_revision = ?, approved_hash = ?, "
+                "approved_by = ?, approved_at = ?, review_by = ?, updated_at = ? WHERE id = ?",
+                [Status.APPROVED.value, v["current_revision"], digest, actor, now,
+                 review_by.isoformat(), now, variant_id],
+            )
+            self._insert_review(variant_id, v["current_revision"], digest, "approved", actor,
+                                comment, now, review_by)
+            audit.append(
+                self.db, actor=actor, action="variant.approve", entity="variant", entity_id=variant_id,
+                data={"revision": v["current_revision"], "content_hash": digest, "comment": comment,
+                      "review_by": review_by.isoformat(), "reapproval": expired},
+            )
+        return self.get_variant(variant_id)
+
+    def reject(
+        self, variant_id: str, *, actor: str, comment: str, expected_revision: int | None = None
+    ) -> Variant:
+        """Reject the current revision with a comment saying why."""
+        if not comment.strip():
+            raise InputError("a rejection needs a comment saying why", field="comment")
+        with write_transaction(self.db):
+            require(self.actor(actor), "variant.review")
+            v = self._variant_row(variant_id)
+            variant = self.get_variant(variant_id)
+            digest = variant.current.content_hash
+            self._check_current(v, expected_revision, None, digest)
+            if v["status"] != Status.IN_REVIEW:
+                raise InvalidTransition(f"{variant_id} is {v['status']}; only a variant in review can be rejected")
+            now = now_iso()
+            self.db.execute(
+                "UPDATE variants SET status = ?, updated_at = ? WHERE id = ?",
+                [Status.REJECTED.value, now, variant_id],
+            )
+            self._insert_review(variant_id, v["current_revision"], digest, "rejected", actor, comment, now, None)
+            audit.append(
+                self.db, actor=actor, action="variant.reject", entity="variant", entity_id=variant_id,
+                data={"revision": v["current_revision"], "content_hash": digest, "comment": comment},
+            )
+        return self.get_variant(variant_id)
+
+    def waive(
+        self, variant_id: str, rule_id: str, *, actor: str, reason: str, field: str | None = None,
+        expected_revision: int | None = None,
+    ) -> Variant:
+        """Waive the open block findings of ``rule_id`` (optionally on one field) on the
+        current revision as a false positive. Audited and shown with the variant."""
+        if not reason.strip():
+            raise InputError("a waiver needs a written reason", field="reason")
+        with write_transaction(self.db):
+            require(self.actor(actor), "variant.waive")
+            v = self._variant_row(variant_id)
+            variant = self.get_variant(variant_id)
+            self._check_current(v, expected_revision, None, variant.current.content_hash)
+            if actor in self.contributors(variant_id):
+                raise SelfApprovalError(f"four eyes: {actor} wrote or edited {variant_id} and cannot waive its findings")
+            targets = [
+                f for f in open_blocks(variant.current)
+                if f.rule_id == rule_id and (field is None or f.field == field)
+            ]
+            if not targets:
+                raise NotFoundError(
+                    f"{variant_id} revision {v['current_revision']} has no open block finding "
+                    f"'{rule_id}'" + (f" on {field}" if field else "")
+                )
+            now = now_iso()
+            for f in targets:
+                self.db.execute(
+                    "INSERT INTO waivers (variant_id, revision, rule_id, field, start, \"end\", reason, by, at) "
+                    "VALUES (?,?,?,?,?,?,?,?,?)",
+                    [variant_id, v["current_revision"], f.rule_id, f.field, f.start, f.end, reason, actor, now],
+                )
+            audit.append(
+                self.db, actor=actor, action="finding.waive", entity="variant", entity_id=variant_id,
+                data={"revision": v["current_revision"], "rule_id": rule_id, "reason": reason,
+                      "spans": [[f.field, f.start, f.end, f.match] for f in targets],
+                      "severity": Severity.BLOCK.value},
+            )
+        return self.get_variant(variant_id)
+
+    def retire(self, variant_id: str, *, actor: str, reason: str = "") -> Variant:
+        """Take an approved variant out of use for good."""
+        with write_transaction(self.db):
+            require(self.actor(actor), "variant.retire")
+            v = self._variant_row(variant_id)
+            if v["status"] != Status.APPROVED:
+                raise InvalidTransition(f"{variant_id} is {v['status']}; only an approved variant can be retired")
+            self.db.execute(
+                "UPDATE variants SET status = ?, updated_at = ? WHERE id = ?",
+                [Status.RETIRED.value, now_iso(), variant_id],
+            )
+            audit.append(
+                self.db, actor=actor, action="variant.retire", entity="variant", entity_id=variant_id,
+                data={"revision": v["approved_revision"], "content_hash": v["approved_hash"], "reason": reason},
+            )
+        return self.get_variant(variant_id)
+
+    def _insert_review(
+        self, variant_id: str, revision: int, digest: str, decision: str, reviewer: str,
+        comment: str, at: str, review_by: date | None,
+    ) -> None:
+        self.db.execute(
+            "INSERT INTO reviews (variant_id, revision, content_hash, decision, reviewer, comment, at, review_by) "
+            "VALUES (?,?,?,?,?,?,?,?)",
+            [variant_id, revision, digest, decision, reviewer, comment, at,
+             review_by.isoformat() if review_by else None],
+        )
+
+    def reviews(self, variant_id: str) -> list[Review]:
+        """Every approval and rejection of a variant, oldest first."""
+        rows = self.db.execute(
+            f"SELECT {', '.join(REVIEW_COLUMNS)} FROM reviews WHERE variant_id = ? ORDER BY id",
+            [variant_id],
+        ).fetchall()
+        return [Review.model_validate(dict(zip(REVIEW_COLUMNS, r, strict=True))) for r in rows]

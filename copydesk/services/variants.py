@@ -1,0 +1,248 @@
+"""Variants and their revisions. Every change of text is a new, immutable revision."""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any
+
+from copydesk import audit
+from copydesk.clock import now_iso
+from copydesk.db import write_transaction
+from copydesk.errors import InputError, InvalidTransition, NotFoundError, StaleRevisionError
+from copydesk.hashing import content_hash
+from copydesk.models import Brief, Content, Finding, Revision, Variant, Waiver
+from copydesk.services.permissions import require
+from copydesk.vocab import REQUIRED_FIELDS, Channel, Severity, Status
+
+if TYPE_CHECKING:
+    import sqlite_utils
+
+    from copydesk.models import User
+
+VARIANT_COLUMNS = (
+    "id", "brief_id", "channel", "stage", "segment", "status", "current_revision",
+    "approved_revision", "approved_hash", "approved_by", "approved_at", "review_by",
+    "created_by", "created_at", "updated_at",
+)
+REVISION_COLUMNS = (
+    "variant_id", "number", "channel", "fields", "content_hash", "author", "created_at",
+    "provenance", "findings",
+)
+
+
+def searchable_text(fields: dict[str, str]) -> str:
+    """The text the full-text index sees for one revision."""
+    return "\n".join(v for v in fields.values() if v)
+
+
+def revision_from_row(row: dict[str, Any], waivers: list[Waiver] | None = None) -> Revision:
+    """Build a Revision from a ``revisions`` row."""
+    return Revision(
+        variant_id=row["variant_id"],
+        number=row["number"],
+        content=Content(channel=Channel(row["channel"]), fields=json.loads(row["fields"])),
+        content_hash=row["content_hash"],
+        author=row["author"],
+        created_at=row["created_at"],
+        provenance=json.loads(row["provenance"] or "{}"),
+        findings=[Finding.model_validate(f) for f in json.loads(row["findings"] or "[]")],
+        waivers=waivers or [],
+    )
+
+
+def variant_from_rows(v: dict[str, Any], current: Revision) -> Variant:
+    """Build a Variant from a ``variants`` row and its current revision."""
+    return Variant(
+        id=v["id"], brief_id=v["brief_id"], channel=v["channel"], stage=v["stage"],
+        segment=v["segment"] or "", status=Status(v["status"]), current=current,
+        approved_revision=v["approved_revision"], approved_hash=v["approved_hash"],
+        approved_by=v["approved_by"], approved_at=v["approved_at"], review_by=v["review_by"],
+        created_at=v["created_at"], updated_at=v["updated_at"],
+    )
+
+
+def open_blocks(revision: Revision) -> list[Finding]:
+    """Block findings of ``revision`` that no reviewer has waived."""
+    waived = {(w.rule_id, w.field, w.start, w.end) for w in revision.waivers}
+    return [
+        f for f in revision.findings
+        if f.severity == Severity.BLOCK and (f.rule_id, f.field, f.start, f.end) not in waived
+    ]
+
+
+class VariantsMixin:
+    """Create, edit and read variants."""
+
+    db: sqlite_utils.Database
+
+    def actor(self, name: str) -> User: ...  # UsersMixin
+    def get_brief(self, brief_id: str) -> Brief: ...  # BriefsMixin
+    def check_content(
+        self, channel: Channel, fields: dict[str, str], brief: Brief | None
+    ) -> list[Finding]: ...  # Desk
+
+    # -- reading ---------------------------------------------------------------
+    def _variant_row(self, variant_id: str) -> dict[str, Any]:
+        row = self.db.execute(
+            f"SELECT {', '.join(VARIANT_COLUMNS)} FROM variants WHERE id = ?", [variant_id]
+        ).fetchone()
+        if row is None:
+            raise NotFoundError(f"no variant '{variant_id}' (see 'copydesk library list')")
+        return dict(zip(VARIANT_COLUMNS, row, strict=True))
+
+    def _waivers(self, variant_id: str, number: int) -> list[Waiver]:
+        rows = self.db.execute(
+            "SELECT rule_id, field, start, \"end\", reason, by, at FROM waivers "
+            "WHERE variant_id = ? AND revision = ? ORDER BY id",
+            [variant_id, number],
+        ).fetchall()
+        keys = ("rule_id", "field", "start", "end", "reason", "by", "at")
+        return [Waiver.model_validate(dict(zip(keys, r, strict=True))) for r in rows]
+
+    def get_revision(self, variant_id: str, number: int) -> Revision:
+        """Revision ``number`` of a variant, with its findings and waivers."""
+        row = self.db.execute(
+            f"SELECT {', '.join(REVISION_COLUMNS)} FROM revisions WHERE variant_id = ? AND number = ?",
+            [variant_id, number],
+        ).fetchone()
+        if row is None:
+            raise NotFoundError(f"variant '{variant_id}' has no revision {number}")
+        return revision_from_row(
+            dict(zip(REVISION_COLUMNS, row, strict=True)), self._waivers(variant_id, number)
+        )
+
+    def get_variant(self, variant_id: str) -> Variant:
+        """A variant with its current revision."""
+        v = self._variant_row(variant_id)
+        return variant_from_rows(v, self.get_revision(variant_id, v["current_revision"]))
+
+    def revisions(self, variant_id: str) -> list[Revision]:
+        """Every revision of a variant, oldest first."""
+        self._variant_row(variant_id)
+        rows = self.db.execute(
+            f"SELECT {', '.join(REVISION_COLUMNS)} FROM revisions WHERE variant_id = ? ORDER BY number",
+            [variant_id],
+        ).fetchall()
+        return [
+            revision_from_row(dict(zip(REVISION_COLUMNS, r, strict=True)), self._waivers(variant_id, r[1]))
+            for r in rows
+        ]
+
+    def contributors(self, variant_id: str) -> set[str]:
+        """Everyone who authored or edited any revision of the variant."""
+        rows = self.db.execute(
+            "SELECT DISTINCT author FROM revisions WHERE variant_id = ?", [variant_id]
+        ).fetchall()
+        return {r[0] for r in rows}
+
+    # -- writing ---------------------------------------------------------------
+    def _validated(self, brief: Brief, fields: dict[str, str]) -> Content:
+        try:
+            content = Content(channel=brief.channel, fields=fields)
+        except ValueError as exc:
+            raise InputError(str(exc).splitlines()[-1].strip()) from None
+        missing = [f for f in REQUIRED_FIELDS[brief.channel] if not content.fields[f].strip()]
+        if missing:
+            raise InputError(f"{brief.channel} variants need {', '.join(missing)}", field=missing[0])
+        return content
+
+    def _insert_revision(
+        self, variant_id: str, number: int, content: Content, author: str,
+        provenance: dict[str, Any] | None, findings: list[Finding], now: str,
+    ) -> str:
+        digest = content_hash(content.channel, content.fields)
+        self.db.execute(
+            "INSERT INTO revisions (variant_id, number, channel, fields, text, content_hash, author, "
+            "created_at, provenance, findings) VALUES (?,?,?,?,?,?,?,?,?,?)",
+            [variant_id, number, content.channel.value, json.dumps(content.fields, ensure_ascii=False),
+             searchable_text(content.fields), digest, author, now,
+             json.dumps(provenance or {}, ensure_ascii=False, default=str),
+             json.dumps([f.model_dump(mode="json") for f in findings], ensure_ascii=False)],
+        )
+        return digest
+
+    def add_variant(
+        self,
+        brief_id: str,
+        fields: dict[str, str],
+        *,
+        actor: str,
+        provenance: dict[str, Any] | None = None,
+        findings: list[Finding] | None = None,
+    ) -> Variant:
+        """Add a draft variant for a brief (revision 1). Findings are computed with the
+        workspace policy unless given (generation passes the ones it already has)."""
+        brief = self.get_brief(brief_id)
+        content = self._validated(brief, fields)
+        if findings is None:
+            findings = self.check_content(brief.channel, content.fields, brief)
+        with write_transaction(self.db):
+            require(self.actor(actor), "variant.write")
+            row = self.db.execute(
+                "SELECT COALESCE(MAX(CAST(SUBSTR(id, 2) AS INTEGER)), 0) + 1 FROM variants"
+            ).fetchone()
+            variant_id = f"V{row[0]}"
+            now = now_iso()
+            self.db.execute(
+                "INSERT INTO variants (id, brief_id, channel, stage, segment, status, current_revision, "
+                "created_by, created_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?)",
+                [variant_id, brief.id, brief.channel.value, brief.stage.value, brief.segment.name,
+                 Status.DRAFT.value, 1, actor, now, now],
+            )
+            digest = self._insert_revision(
+                variant_id, 1, content, actor, provenance, findings, now
+            )
+            audit.append(
+                self.db, actor=actor, action="variant.add", entity="variant", entity_id=variant_id,
+                data={"brief": brief.id, "revision": 1, "content_hash": digest,
+                      "findings": len(findings), "generated": bool(provenance)},
+            )
+        return self.get_variant(variant_id)
+
+    def edit_variant(
+        self,
+        variant_id: str,
+        fields: dict[str, str],
+        *,
+        actor: str,
+        expected_revision: int | None = None,
+        provenance: dict[str, Any] | None = None,
+    ) -> Variant:
+        """Change some fields: a new revision, back to draft. An edit of an approved
+        variant withdraws its approval; the new text needs a new approval."""
+        current = self.get_variant(variant_id)
+        brief = self.get_brief(current.brief_id)
+        merged = {**current.current.content.fields, **fields}
+        content = self._validated(brief, merged)
+        findings = self.check_content(brief.channel, content.fields, brief)
+        with write_transaction(self.db):
+            require(self.actor(actor), "variant.write")
+            v = self._variant_row(variant_id)
+            if v["status"] == Status.RETIRED:
+                raise InvalidTransition(f"{variant_id} is retired and cannot be edited")
+            if expected_revision is not None and expected_revision != v["current_revision"]:
+                raise StaleRevisionError(
+                    f"{variant_id} changed: you edited revision {expected_revision}, "
+                    f"the current one is {v['current_revision']} (reload and try again)"
+                )
+            if content_hash(content.channel, content.fields) == current.current.content_hash:
+                raise InputError("nothing changed: the text is the same as the current revision")
+            number = v["current_revision"] + 1
+            now = now_iso()
+            digest = self._insert_revision(
+                variant_id, number, content, actor, provenance, findings, now
+            )
+            withdrawn = v["approved_revision"]
+            self.db.execute(
+                "UPDATE variants SET status = ?, current_revision = ?, approved_revision = NULL, "
+                "approved_hash = NULL, approved_by = NULL, approved_at = NULL, review_by = NULL, "
+                "updated_at = ? WHERE id = ?",
+                [Status.DRAFT.value, number, now, variant_id],
+            )
+            audit.append(
+                self.db, actor=actor, action="variant.edit", entity="variant", entity_id=variant_id,
+                data={"revision": number, "content_hash": digest, "from_status": v["status"],
+                      "changed": sorted(k for k in fields if fields[k] != current.current.content.fields.get(k)),
+                      "approval_withdrawn": withdrawn},
+            )
+        return self.get_variant(variant_id)
