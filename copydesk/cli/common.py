@@ -23,3 +23,13 @@ state = _State()
 def workspace() -> Workspace:
     """The workspace chosen by ``--workspace``, the environment or the current folder."""
     return find_workspace(state.workspace_arg)
+
+
+def open_desk():  # type: ignore[no-untyped-def]
+    """The service layer on the current workspace's library."""
+    from copydesk.services import Desk
+
+    return Desk.open(workspace())
+
+
+ACT_AS_HELP = "Act as this user (the CLI is the trusted local path; see README, 'Security model')."

@@ -25,7 +25,8 @@ class BriefsMixin:
 
     db: sqlite_utils.Database
 
-    def actor(self, name: str) -> User: ...  # provided by UsersMixin
+    if TYPE_CHECKING:
+        def actor(self, name: str) -> User: ...  # provided by UsersMixin
 
     def get_brief(self, brief_id: str) -> Brief:
         """The brief ``brief_id``; NotFoundError if none."""

@@ -18,7 +18,12 @@ from copydesk.hashing import content_hash
 from copydesk.models import ApprovedContent, Brief, Variant
 from copydesk.placeholders import fields_placeholders
 from copydesk.services.permissions import require
-from copydesk.services.variants import REVISION_COLUMNS, VARIANT_COLUMNS, revision_from_row, variant_from_rows
+from copydesk.services.variants import (
+    REVISION_COLUMNS,
+    VARIANT_COLUMNS,
+    revision_from_row,
+    variant_from_rows,
+)
 from copydesk.vocab import Status
 
 if TYPE_CHECKING:
@@ -41,8 +46,9 @@ class LibraryMixin:
 
     db: sqlite_utils.Database
 
-    def actor(self, name: str) -> User: ...
-    def get_brief(self, brief_id: str) -> Brief: ...
+    if TYPE_CHECKING:
+        def actor(self, name: str) -> User: ...
+        def get_brief(self, brief_id: str) -> Brief: ...
 
     def list_variants(
         self,

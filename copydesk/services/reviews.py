@@ -51,10 +51,11 @@ class ReviewsMixin:
     db: sqlite_utils.Database
     review_days: int
 
-    def actor(self, name: str) -> User: ...
-    def get_variant(self, variant_id: str) -> Variant: ...
-    def _variant_row(self, variant_id: str) -> dict[str, Any]: ...
-    def contributors(self, variant_id: str) -> set[str]: ...
+    if TYPE_CHECKING:
+        def actor(self, name: str) -> User: ...
+        def get_variant(self, variant_id: str) -> Variant: ...
+        def _variant_row(self, variant_id: str) -> dict[str, Any]: ...
+        def contributors(self, variant_id: str) -> set[str]: ...
 
     def _check_current(
         self, v: dict[str, Any], expected_revision: int | None, expected_hash: str | None,
@@ -197,7 +198,9 @@ class ReviewsMixin:
             variant = self.get_variant(variant_id)
             self._check_current(v, expected_revision, None, variant.current.content_hash)
             if actor in self.contributors(variant_id):
-                raise SelfApprovalError(f"four eyes: {actor} wrote or edited {variant_id} and cannot waive its findings")
+                raise SelfApprovalError(
+                    f"four eyes: {actor} wrote or edited {variant_id} and cannot waive its findings"
+                )
             targets = [
                 f for f in open_blocks(variant.current)
                 if f.rule_id == rule_id and (field is None or f.field == field)

@@ -25,7 +25,8 @@ class SendsMixin:
 
     db: sqlite_utils.Database
 
-    def actor(self, name: str) -> User: ...
+    if TYPE_CHECKING:
+        def actor(self, name: str) -> User: ...
 
     def record_sends(
         self, records: Iterable[SendRecord], *, actor: str, stages: dict[str, str] | None = None

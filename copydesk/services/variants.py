@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any
 
+from pydantic import ValidationError
+
 from copydesk import audit
 from copydesk.clock import now_iso
 from copydesk.db import write_transaction
@@ -75,11 +77,12 @@ class VariantsMixin:
 
     db: sqlite_utils.Database
 
-    def actor(self, name: str) -> User: ...  # UsersMixin
-    def get_brief(self, brief_id: str) -> Brief: ...  # BriefsMixin
-    def check_content(
-        self, channel: Channel, fields: dict[str, str], brief: Brief | None
-    ) -> list[Finding]: ...  # Desk
+    if TYPE_CHECKING:
+        def actor(self, name: str) -> User: ...  # UsersMixin
+        def get_brief(self, brief_id: str) -> Brief: ...  # BriefsMixin
+        def check_content(
+            self, channel: Channel, fields: dict[str, str], brief: Brief | None
+        ) -> list[Finding]: ...  # Desk
 
     # -- reading ---------------------------------------------------------------
     def _variant_row(self, variant_id: str) -> dict[str, Any]:
@@ -139,8 +142,9 @@ class VariantsMixin:
     def _validated(self, brief: Brief, fields: dict[str, str]) -> Content:
         try:
             content = Content(channel=brief.channel, fields=fields)
-        except ValueError as exc:
-            raise InputError(str(exc).splitlines()[-1].strip()) from None
+        except ValidationError as exc:
+            msg = exc.errors()[0]["msg"].removeprefix("Value error, ")
+            raise InputError(msg) from None
         missing = [f for f in REQUIRED_FIELDS[brief.channel] if not content.fields[f].strip()]
         if missing:
             raise InputError(f"{brief.channel} variants need {', '.join(missing)}", field=missing[0])

@@ -1,0 +1,70 @@
+"""``copydesk library``: list, search and export the governed library."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+from rich.table import Table
+
+from copydesk.cli.common import ACT_AS_HELP, console, open_desk
+from copydesk.models import Variant
+
+library = typer.Typer(help="The content library: list, search, export approved content.", no_args_is_help=True)
+
+
+def _table(items: list[Variant]) -> Table:
+    table = Table("id", "status", "stage", "channel", "brief", "rev", "review by", "text")
+    for v in items:
+        first = next((t for t in v.current.content.fields.values() if t), "")
+        table.add_row(v.id, v.status.value, v.stage.value, v.channel.value, v.brief_id,
+                      str(v.current.number), str(v.review_by or ""), first[:60])
+    return table
+
+
+@library.command("list")
+def list_(
+    status: str = typer.Option(None, help="draft, in_review, approved, rejected, retired or expired."),
+    stage: str = typer.Option(None, help="Lifecycle stage."),
+    channel: str = typer.Option(None, help="Channel."),
+    segment: str = typer.Option(None, help="Segment name."),
+    brief: str = typer.Option(None, help="Brief id."),
+    expiring: int = typer.Option(None, help="Approved variants whose review-by date is within N days."),
+) -> None:
+    """List variants with filters."""
+    items = open_desk().list_variants(status=status, stage=stage, channel=channel, segment=segment,
+                                      brief_id=brief, expiring_within_days=expiring)
+    console.print(_table(items))
+    console.print(f"{len(items)} variant(s)")
+
+
+@library.command("search")
+def search(query: str, status: str = typer.Option(None, help="Only this status.")) -> None:
+    """Full-text search (stemmed: 'boot' finds 'boots') over the current text of variants."""
+    items = open_desk().search(query, status=status)
+    console.print(_table(items))
+    console.print(f"{len(items)} match(es)")
+
+
+@library.command("export")
+def export(
+    out: Path = typer.Option(..., "--out", help="File to write."),
+    format_: str = typer.Option("json", "--format", help="csv, json or jsonl."),
+    as_: str = typer.Option(..., "--as", help=ACT_AS_HELP),
+) -> None:
+    """Export the approved, unexpired, unretired library (fields, variables and defaults,
+    brief, stage, channel, approval and review-by date). Audited."""
+    count = open_desk().export_file(format_, out, actor=as_)
+    console.print(f"exported {count} approved variant(s) to {out}")
+
+
+@library.command("stats")
+def stats() -> None:
+    """Counts by status."""
+    for status, n in open_desk().status_counts().items():
+        console.print(f"{status:>10}: {n}")
+
+
+def register(app: typer.Typer) -> None:
+    """Add the ``library`` command group."""
+    app.add_typer(library, name="library")

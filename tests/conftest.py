@@ -1,0 +1,111 @@
+"""Shared fixtures: every test gets its own workspace and library; no test touches
+the repository's store or the network."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("TLDEXTRACT_PUBLIC_SUFFIX_LIST_URLS", "")
+
+from copydesk import clock  # noqa: E402
+from copydesk.cli import main  # noqa: E402
+from copydesk.services import Desk  # noqa: E402
+from copydesk.vocab import Role  # noqa: E402
+from copydesk.workspace import Workspace  # noqa: E402
+
+REPO = Path(__file__).resolve().parent.parent
+PASSWORD = "correct horse battery"
+
+
+@pytest.fixture(autouse=True)
+def _isolate(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
+    for var in list(os.environ):
+        if var.startswith(("COPYDESK_", "OPENAI_", "AZURE_OPENAI")):
+            monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("TLDEXTRACT_PUBLIC_SUFFIX_LIST_URLS", "")
+    monkeypatch.chdir(tmp_path)
+    yield
+    clock.freeze(None)
+
+
+@pytest.fixture
+def sample_ws(tmp_path: Path) -> Workspace:
+    """A copy of the repository's sample workspace, with an empty store."""
+    root = tmp_path / "ws"
+    root.mkdir()
+    for name in ("prompts", "guardrails", "templates", "campaigns", "briefs", "audiences"):
+        if (REPO / name).is_dir():
+            shutil.copytree(REPO / name, root / name)
+    shutil.copy(REPO / "copydesk.yaml", root / "copydesk.yaml")
+    (root / "store").mkdir()
+    return Workspace(root)
+
+
+@pytest.fixture
+def bare_ws(tmp_path: Path) -> Workspace:
+    """A workspace with the sample briefs but no policy packs (no findings)."""
+    root = tmp_path / "bare"
+    root.mkdir()
+    shutil.copytree(REPO / "briefs", root / "briefs")
+    (root / "copydesk.yaml").write_text("brand: Test\npolicy: guardrails\n", encoding="utf-8")
+    (root / "store").mkdir()
+    return Workspace(root)
+
+
+def add_team(desk: Desk) -> None:
+    """admin, ana (copywriter), ben and bea (reviewers), max (marketer), cy (copywriter+reviewer)."""
+    desk.add_user("admin", [Role.ADMIN], PASSWORD, actor=None)
+    desk.add_user("ana", [Role.COPYWRITER], PASSWORD, actor="admin")
+    desk.add_user("ben", [Role.REVIEWER], PASSWORD, actor="admin")
+    desk.add_user("bea", [Role.REVIEWER], PASSWORD, actor="admin")
+    desk.add_user("max", [Role.MARKETER], PASSWORD, actor="admin")
+    desk.add_user("cy", [Role.COPYWRITER, Role.REVIEWER], PASSWORD, actor="admin")
+
+
+@pytest.fixture
+def desk(bare_ws: Workspace) -> Iterator[Desk]:
+    """A library with a team and the sample briefs, no guardrail policy."""
+    d = Desk.open(bare_ws)
+    add_team(d)
+    for path in sorted(bare_ws.briefs_dir.glob("*.yaml")):
+        d.add_brief_file(path, actor="ana")
+    yield d
+    d.close()
+
+
+class CliResult:
+    def __init__(self, code: int, out: str, err: str) -> None:
+        self.code, self.out, self.err = code, out, err
+
+    def __repr__(self) -> str:
+        return f"CliResult(code={self.code}, out={self.out!r}, err={self.err!r})"
+
+
+@pytest.fixture
+def cli(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
+    """Run ``copydesk ARGS`` in-process; returns exit code, stdout and stderr."""
+    from copydesk.cli import common
+
+    def run(*args: str, stdin: str | None = None) -> CliResult:
+        import io
+        import sys
+
+        if stdin is not None:
+            monkeypatch.setattr(sys, "stdin", io.StringIO(stdin))
+        # rich consoles bind to the streams at import; point them at the captured ones
+        monkeypatch.setattr(common.console, "file", sys.stdout)
+        monkeypatch.setattr(common.console_err, "file", sys.stderr)
+        code = 0
+        try:
+            main(list(args))
+        except SystemExit as exc:
+            code = int(exc.code or 0)
+        captured = capsys.readouterr()
+        return CliResult(code, captured.out, captured.err)
+
+    return run
