@@ -182,6 +182,13 @@ def m006_sends(db: sqlite_utils.Database) -> None:
     )
 
 
+@migrations()
+def m007_outcomes(db: sqlite_utils.Database) -> None:
+    from copydesk.measure.tables import migrate_outcomes
+
+    migrate_outcomes(db)
+
+
 def migrate(db: sqlite_utils.Database) -> None:
     """Apply every pending migration."""
     migrations.apply(db)

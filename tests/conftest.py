@@ -100,6 +100,8 @@ def cli(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch):  #
         # rich consoles bind to the streams at import; point them at the captured ones
         monkeypatch.setattr(common.console, "file", sys.stdout)
         monkeypatch.setattr(common.console_err, "file", sys.stderr)
+        monkeypatch.setattr(common.console, "_width", 200)
+        monkeypatch.setattr(common.console_err, "_width", 200)
         code = 0
         try:
             main(list(args))

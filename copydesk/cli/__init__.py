@@ -69,7 +69,9 @@ _register_all()
 def main(argv: list[str] | None = None) -> None:
     """Console-script entry point; ``argv`` defaults to ``sys.argv[1:]``."""
     try:
-        app(args=argv, prog_name="copydesk", standalone_mode=False)
+        code = app(args=argv, prog_name="copydesk", standalone_mode=False)
+        if isinstance(code, int) and code:
+            sys.exit(code)
     except CopydeskError as exc:
         console_err.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
         sys.exit(exc.exit_code)
@@ -81,10 +83,9 @@ def main(argv: list[str] | None = None) -> None:
         if code is None:
             code = getattr(exc, "code", 0)
         sys.exit(code or 0)
-    except Exception as exc:  # click usage errors
-        import click
-
-        if isinstance(exc, click.ClickException):
+    except Exception as exc:
+        # usage errors from (typer's vendored) click: show them the click way, exit 2
+        if callable(getattr(exc, "show", None)) and isinstance(getattr(exc, "exit_code", None), int):
             exc.show()
             sys.exit(exc.exit_code)
         raise

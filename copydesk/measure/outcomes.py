@@ -58,9 +58,7 @@ def parse_datetime(value: object) -> datetime:
         try:
             parsed = datetime.fromisoformat(value.strip())
         except ValueError:
-            raise ValueError(
-                f"'{value}' is not an ISO 8601 datetime (e.g. 2025-03-01T09:30:00Z)"
-            ) from None
+            raise ValueError(f"'{value}' is not an ISO 8601 datetime (e.g. 2025-03-01T09:30:00Z)") from None
     else:
         raise ValueError(f"{value!r} is not an ISO 8601 datetime string")
     if parsed.tzinfo is None:
@@ -168,12 +166,15 @@ def _read_csv(path: Path, source: str) -> Iterator[tuple[int, dict[str, Any] | R
             if not cells or all(not cell.strip() for cell in cells):
                 continue
             if len(cells) != len(header):
-                yield line, Reject(
-                    source,
+                yield (
                     line,
-                    None,
-                    f"row has {len(cells)} fields, the header has {len(header)}",
-                    ",".join(cells),
+                    Reject(
+                        source,
+                        line,
+                        None,
+                        f"row has {len(cells)} fields, the header has {len(header)}",
+                        ",".join(cells),
+                    ),
                 )
                 continue
             yield line, dict(zip(header, cells, strict=True))
@@ -217,9 +218,7 @@ class _SendIndex:
 
     def contacts(self, campaign_id: str) -> frozenset[str]:
         if campaign_id not in self._by_campaign:
-            rows = self._db.execute(
-                f"SELECT DISTINCT contact_id FROM {SENDS} WHERE campaign_id = ?", [campaign_id]
-            )
+            rows = self._db.execute(f"SELECT DISTINCT contact_id FROM {SENDS} WHERE campaign_id = ?", [campaign_id])
             self._by_campaign[campaign_id] = frozenset(row[0] for row in rows)
         return self._by_campaign[campaign_id]
 
@@ -279,8 +278,7 @@ def import_outcomes(
                         name,
                         line,
                         "contact_id",
-                        f"no send record for contact '{outcome.contact_id}' "
-                        f"in campaign '{outcome.campaign_id}'",
+                        f"no send record for contact '{outcome.contact_id}' in campaign '{outcome.campaign_id}'",
                         _raw(raw),
                     )
                 )
@@ -308,8 +306,7 @@ def _store(db: sqlite_utils.Database, outcome: Outcome, source: str, imported_at
     if cursor.rowcount == 1:
         return None
     existing = db.execute(
-        f"SELECT value FROM {OUTCOMES} "
-        "WHERE contact_id = ? AND campaign_id = ? AND event = ? AND at = ?",
+        f"SELECT value FROM {OUTCOMES} WHERE contact_id = ? AND campaign_id = ? AND event = ? AND at = ?",
         key,
     ).fetchone()[0]
     same = (existing is None and outcome.value is None) or (

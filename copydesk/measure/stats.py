@@ -137,9 +137,7 @@ def relative_lift(
     log_rr = math.log((a / na) / (b / nb))
     se = math.sqrt(max(0.0, 1 / a - 1 / na + 1 / b - 1 / nb))
     z = z_value(confidence)
-    return Interval(
-        estimate, math.exp(log_rr - z * se) - 1.0, math.exp(log_rr + z * se) - 1.0, confidence
-    )
+    return Interval(estimate, math.exp(log_rr - z * se) - 1.0, math.exp(log_rr + z * se) - 1.0, confidence)
 
 
 # --- Student's t quantile -------------------------------------------------------------
@@ -184,10 +182,7 @@ def regularized_beta(a: float, b: float, x: float) -> float:
         return 0.0
     if x >= 1.0:
         return 1.0
-    log_front = (
-        math.lgamma(a + b) - math.lgamma(a) - math.lgamma(b)
-        + a * math.log(x) + b * math.log1p(-x)
-    )
+    log_front = math.lgamma(a + b) - math.lgamma(a) - math.lgamma(b) + a * math.log(x) + b * math.log1p(-x)
     front = math.exp(log_front)
     if x < (a + 1.0) / (a + b + 2.0):
         return front * _beta_continued_fraction(a, b, x) / a
@@ -294,9 +289,7 @@ def welch_summary(
     t = t_quantile(0.5 + confidence / 2.0, df)
     diff = mean_a - mean_b
     half = t * math.sqrt(se2)
-    return WelchResult(
-        Interval(diff, diff - half, diff + half, confidence), df, mean_a, mean_b, n_a, n_b
-    )
+    return WelchResult(Interval(diff, diff - half, diff + half, confidence), df, mean_a, mean_b, n_a, n_b)
 
 
 def welch_difference(

@@ -14,6 +14,7 @@ from copydesk.db import open_db
 from copydesk.models import AuditEvent, Brief, Finding
 from copydesk.services.briefs import BriefsMixin
 from copydesk.services.library import LibraryMixin
+from copydesk.services.outcomes import OutcomesMixin
 from copydesk.services.reviews import ReviewsMixin
 from copydesk.services.sends import SendsMixin
 from copydesk.services.users import UsersMixin
@@ -22,7 +23,7 @@ from copydesk.vocab import Channel
 from copydesk.workspace import Workspace
 
 
-class Desk(UsersMixin, BriefsMixin, VariantsMixin, ReviewsMixin, LibraryMixin, SendsMixin):
+class Desk(UsersMixin, BriefsMixin, VariantsMixin, ReviewsMixin, LibraryMixin, SendsMixin, OutcomesMixin):
     """Everything a user can do to the library, checked and audited."""
 
     def __init__(self, db: sqlite_utils.Database, workspace: Workspace | None = None) -> None:

@@ -1,0 +1,86 @@
+"""``copydesk outcomes import`` and ``copydesk report``: measure campaigns against the holdout."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import sqlite_utils
+import typer
+
+from copydesk.cli.common import ACT_AS_HELP, console, console_err, workspace
+from copydesk.errors import InputError, UsageError
+
+
+def _open_db() -> sqlite_utils.Database:
+    """The workspace library, opened (and migrated) by the service layer."""
+    from copydesk.services.desk import Desk
+
+    return Desk.open(workspace()).db
+
+
+def import_command(
+    file: Annotated[
+        Path,
+        typer.Argument(help="CSV with a header, or JSON Lines: contact_id, campaign_id, event, at, value."),
+    ],
+    rejects: Annotated[
+        Path | None,
+        typer.Option("--rejects", help="Write rejected rows (file, line, field, reason) here."),
+    ] = None,
+    as_: Annotated[str, typer.Option("--as", help=ACT_AS_HELP)] = "",
+) -> None:
+    """Import outcome records. Good rows are stored even when some are rejected (the
+    command then exits 1); importing the same file again counts nothing twice."""
+    from copydesk.measure.outcomes import write_rejects
+    from copydesk.services.desk import Desk
+
+    if not as_:
+        raise UsageError("say who imports: --as USER (a marketer or admin)")
+    result = Desk.open(workspace()).import_outcomes(file, actor=as_)
+    console.print(
+        f"{result.source}: {result.read} rows read, {result.imported} imported, "
+        f"{result.duplicates} already present, {len(result.rejects)} rejected"
+    )
+    if not result.rejects:
+        return
+    if rejects is not None:
+        write_rejects(result.rejects, rejects)
+        where = f"written to {rejects}"
+    else:
+        for reject in result.rejects:
+            console_err.print(f"rejected: {reject}", markup=False)
+        where = "listed above"
+    raise InputError(
+        f"{len(result.rejects)} row(s) rejected ({where}); the other rows were imported",
+        source=result.source,
+    )
+
+
+def report_command(
+    campaign_id: Annotated[str, typer.Argument(help="Campaign id, as in the send records.")],
+    metric: Annotated[
+        str,
+        typer.Option("--metric", help="Primary metric that decides the verdict: converted or revenue."),
+    ] = "converted",
+    fmt: Annotated[str, typer.Option("--format", help="text, json or csv.")] = "text",
+) -> None:
+    """Results of a campaign against its holdout: rates, lift with 95% intervals,
+    unsubscribes and complaints next to every lift, and a plain verdict."""
+    from copydesk.measure.formats import render
+    from copydesk.measure.report import campaign_report
+
+    text = render(campaign_report(_open_db(), campaign_id, metric=metric), fmt)
+    console.file.write(text)
+    console.file.flush()
+
+
+def register(app: typer.Typer) -> None:
+    """Add the ``outcomes import`` group and the ``report`` command to ``app``."""
+    outcomes_app = typer.Typer(
+        help="Import outcomes: delivered, opened, clicked, converted, unsubscribed, complained.",
+        no_args_is_help=True,
+    )
+    outcomes_app.command("import")(import_command)
+    app.add_typer(outcomes_app, name="outcomes")
+    app.command("report")(report_command)

@@ -1,0 +1,1 @@
+"""Measurement: outcome records, lift against the holdout, and honest verdicts."""

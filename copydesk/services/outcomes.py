@@ -1,0 +1,40 @@
+"""Outcome imports, checked and audited like every other change."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from copydesk import audit
+from copydesk.db import write_transaction
+from copydesk.services.permissions import require
+
+if TYPE_CHECKING:
+    import sqlite_utils
+
+    from copydesk.measure.outcomes import ImportResult
+    from copydesk.models import User
+
+
+class OutcomesMixin:
+    """Import what happened after a send."""
+
+    db: sqlite_utils.Database
+
+    if TYPE_CHECKING:
+        def actor(self, name: str) -> User: ...
+
+    def import_outcomes(self, path: Path | str, *, actor: str) -> ImportResult:
+        """Import an outcomes CSV/JSONL file; bad rows come back as rejects, the good
+        rows are stored, and a re-import counts nothing twice."""
+        from copydesk.measure.outcomes import import_outcomes
+
+        with write_transaction(self.db):
+            require(self.actor(actor), "outcomes.import")
+            result = import_outcomes(self.db, path, source=str(path))
+            audit.append(
+                self.db, actor=actor, action="outcomes.import", entity="outcomes", entity_id=Path(path).name,
+                data={"read": result.read, "imported": result.imported, "duplicates": result.duplicates,
+                      "rejected": len(result.rejects)},
+            )
+        return result

@@ -1,0 +1,1 @@
+"""Streamlit pages and widgets. Pages only draw; logic lives in the service layer."""
