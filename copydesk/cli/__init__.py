@@ -85,9 +85,11 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(code or 0)
     except Exception as exc:
         # usage errors from (typer's vendored) click: show them the click way, exit 2
-        if callable(getattr(exc, "show", None)) and isinstance(getattr(exc, "exit_code", None), int):
-            exc.show()
-            sys.exit(exc.exit_code)
+        show = getattr(exc, "show", None)
+        code = getattr(exc, "exit_code", None)
+        if callable(show) and isinstance(code, int):
+            show()
+            sys.exit(code)
         raise
 
 

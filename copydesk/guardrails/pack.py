@@ -61,6 +61,13 @@ class RuleTests(Strict):
         return value
 
 
+Scope = Literal["draft", "brief"]
+
+
+def _drafts_only() -> list[Scope]:
+    return ["draft"]
+
+
 class RuleBase(Strict):
     """Fields every rule has."""
 
@@ -71,7 +78,7 @@ class RuleBase(Strict):
     suggestion: str | None = None
     channels: list[Channel] = Field(default_factory=list, description="empty: every channel")
     fields: list[str] = Field(default_factory=list, description="empty: every field")
-    applies_to: list[Literal["draft", "brief"]] = Field(default_factory=lambda: ["draft"])
+    applies_to: list[Scope] = Field(default_factory=_drafts_only)
     tests: RuleTests = Field(default_factory=RuleTests)
 
     @field_validator("id")
@@ -173,9 +180,7 @@ class Pii(RuleBase):
     """Personal data found by Presidio pattern recognizers (no NLP model)."""
 
     type: Literal["pii"]
-    entities: dict[str, float] = Field(
-        min_length=1, description="Presidio entity -> minimum score to report"
-    )
+    entities: dict[str, float] = Field(min_length=1, description="Presidio entity -> minimum score to report")
     phone_regions: list[str] = Field(default_factory=lambda: ["GB", "US"])
 
 

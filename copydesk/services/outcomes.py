@@ -31,7 +31,7 @@ class OutcomesMixin:
 
         with write_transaction(self.db):
             require(self.actor(actor), "outcomes.import")
-            result = import_outcomes(self.db, path, source=str(path))
+            result = import_outcomes(self.db, Path(path), source=str(path))
             audit.append(
                 self.db, actor=actor, action="outcomes.import", entity="outcomes", entity_id=Path(path).name,
                 data={"read": result.read, "imported": result.imported, "duplicates": result.duplicates,

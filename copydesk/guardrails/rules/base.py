@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import bisect
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from copydesk.guardrails.normalize import Normalized, normalize
@@ -65,9 +65,10 @@ class Message:
     text: str  # joined, normalised, placeholders blanked; case kept
     lower: str
     starts: list[int] = field(default_factory=list)
+    variables: frozenset[str] | None = None  # a brief's personalization fields, if any
 
     @classmethod
-    def prepare(cls, channel: str | None, fields: dict[str, str]) -> Message:
+    def prepare(cls, channel: str | None, fields: Mapping[str, str]) -> Message:
         views: list[FieldView] = []
         parts: list[str] = []
         offset = 0
@@ -157,6 +158,11 @@ Hit = tuple[int, int, Term]  # start, end (joined lower text), term
 
 class CompiledRule:
     """A rule ready to run. Subclasses implement :meth:`check`."""
+
+    #: True when the rule can only fire on automaton hits (skipped when it has none).
+    needs_hits = False
+    #: The source file of the inherited rule this one replaces, if any.
+    overrides: str | None = None
 
     def __init__(self, spec: RuleBase, source: str, index: int) -> None:
         self.spec = spec

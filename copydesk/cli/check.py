@@ -1,0 +1,133 @@
+"""``copydesk check FILE|-``: run the guardrails over drafts, one JSON object a line.
+
+Each line: ``{"id": "...", "channel": "email", "subject": "...", "body": "..."}``
+with the channel's fields (sms: text; push: title, body; web: headline, body, cta;
+ad: headline, description). A malformed line gets an error line naming its line
+number and the other lines are still checked. Exit status 1 when any input has a
+``block`` finding or could not be checked, else 0.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import IO, Any
+
+import typer
+
+from copydesk.cli.common import console, workspace
+from copydesk.errors import InputError, UsageError
+from copydesk.guardrails import Policy, load_policy
+from copydesk.models import Brief
+from copydesk.vocab import CHANNEL_FIELDS, Channel, Severity
+from copydesk.yamlio import load_model
+
+
+def policy_for(path: Path | None) -> Policy:
+    """The policy at ``--policy``, else the workspace's configured one."""
+    if path is None:
+        path = workspace().policy_path
+    if not path.exists():
+        raise InputError("no policy packs here (pass --policy or add packs)", source=str(path))
+    return load_policy(path)
+
+
+def parse_line(raw: str, source: str, lineno: int) -> tuple[str, Channel, dict[str, str]]:
+    """One input line as (id, channel, fields); malformed lines raise InputError."""
+    try:
+        data: Any = json.loads(raw)
+    except json.JSONDecodeError as exc:
+        raise InputError(f"invalid JSON: {exc.msg} (column {exc.colno})", source=source, line=lineno) from None
+    if not isinstance(data, dict):
+        raise InputError("expected a JSON object", source=source, line=lineno)
+    item_id = data.pop("id", None)
+    item_id = str(item_id) if item_id not in (None, "") else f"line-{lineno}"
+    channel_raw = data.pop("channel", None)
+    try:
+        channel = Channel(channel_raw)
+    except ValueError:
+        names = ", ".join(c.value for c in Channel)
+        raise InputError(f"channel must be one of {names}", source=source, line=lineno, field="channel") from None
+    allowed = CHANNEL_FIELDS[channel]
+    fields: dict[str, str] = {}
+    for key, value in data.items():
+        if key not in allowed:
+            raise InputError(
+                f"{channel.value} has no field '{key}'; its fields are {', '.join(allowed)}",
+                source=source,
+                line=lineno,
+                field=key,
+            )
+        if not isinstance(value, str):
+            raise InputError("must be a string", source=source, line=lineno, field=key)
+        fields[key] = value
+    if not any(fields.values()):
+        raise InputError(f"no text in any of {', '.join(allowed)}", source=source, line=lineno)
+    return item_id, channel, {name: fields.get(name, "") for name in allowed if name in fields}
+
+
+def _lines(file: str) -> Iterator[tuple[int, str]]:
+    stream: IO[str]
+    if file == "-":
+        stream = sys.stdin
+    else:
+        try:
+            stream = open(file, encoding="utf-8")  # noqa: SIM115 - closed below
+        except FileNotFoundError:
+            raise InputError("file not found", source=file) from None
+    try:
+        for i, line in enumerate(stream, start=1):
+            if line.strip():
+                yield i, line
+    finally:
+        if stream is not sys.stdin:
+            stream.close()
+
+
+def check(
+    file: str = typer.Argument(..., help="JSON-lines file of drafts, or - for stdin."),
+    policy_path: Path = typer.Option(None, "--policy", "-p", help="Policy folder or pack (default: the workspace's)."),
+    fmt: str = typer.Option("text", "--format", "-f", help="text or json (one line per input)."),
+    brief_path: Path = typer.Option(None, "--brief", help="A brief YAML: also check grounding against it."),
+) -> None:
+    """Check drafts against the policy packs; exit 1 when any has a block finding."""
+    if fmt not in ("text", "json"):
+        raise UsageError("--format must be text or json")
+    from copydesk.guardrails.report import render_result
+
+    policy = policy_for(policy_path)
+    brief = load_model(brief_path, Brief) if brief_path is not None else None
+    source = "<stdin>" if file == "-" else file
+    failed = False
+    for lineno, raw in _lines(file):
+        try:
+            item_id, channel, fields = parse_line(raw, source, lineno)
+        except InputError as exc:
+            failed = True
+            if fmt == "json":
+                print(json.dumps({"id": None, "line": lineno, "error": exc.reason}), flush=False)
+            else:
+                console.print(f"[bold red]error[/] {exc}", markup=True)
+            continue
+        findings = policy.check(channel, fields, brief=brief)
+        blocked = any(f.severity == Severity.BLOCK for f in findings)
+        failed = failed or blocked
+        if fmt == "json":
+            out = {
+                "id": item_id,
+                "passed": not blocked,
+                "findings": [f.model_dump(mode="json") for f in findings],
+            }
+            print(json.dumps(out, ensure_ascii=False))
+        else:
+            console.print(render_result(item_id, findings, fields), end="")
+    sys.stdout.flush()
+    if failed:
+        raise typer.Exit(1)
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``copydesk check``."""
+    app.command("check")(check)

@@ -1,0 +1,245 @@
+"""The effective policy: compiled rules, one shared Aho-Corasick automaton, the brand
+registries and the grounding check. A pure function of its inputs once built."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+import ahocorasick
+
+from copydesk.errors import InputError
+from copydesk.guardrails.grounding import Grounder
+from copydesk.guardrails.pack import (
+    Brand,
+    Claim,
+    Conditional,
+    Grounding,
+    Offer,
+    Personalization,
+    RuleBase,
+    RuleTests,
+)
+from copydesk.guardrails.rules import LEXICAL_TYPES, CompiledRule, Message, compile_rule
+from copydesk.guardrails.rules.base import Hit, Term, find_all, is_bounded, norm_term
+from copydesk.guardrails.rules.template import TemplateRule
+from copydesk.models import Brief, Finding
+from copydesk.vocab import Category, Channel, Severity
+
+
+@dataclass(frozen=True)
+class RuleEntry:
+    """A rule as loaded: its spec, the file it came from, and what it overrides."""
+
+    spec: RuleBase
+    source: str
+    overrides: str | None = None
+
+
+@dataclass
+class PolicyParts:
+    """Everything :class:`Policy` is built from (the loader's output)."""
+
+    rules: list[RuleEntry] = field(default_factory=list)
+    brand: Brand = field(default_factory=Brand)
+    brand_source: str = "built-in"
+    personalization: Personalization = field(default_factory=Personalization)
+    grounding: Grounding = field(default_factory=Grounding)
+    files: list[str] = field(default_factory=list)
+
+
+def claim_rule(claim: Claim) -> RuleBase:
+    """The conditional rule a registered claim implies: no claim without its disclaimer."""
+    trigger = claim.triggers()[0]
+    disclaimer = claim.disclaimer.rstrip(". ")
+    return Conditional(
+        type="conditional",
+        id=f"claim.{claim.id}",
+        category=Category.DISCLAIMER,
+        severity=claim.severity,
+        message=f"'{{match}}' is a registered claim that needs its disclaimer: \"{claim.disclaimer}\"",
+        suggestion=f"Add: {claim.disclaimer}",
+        when=claim.triggers(),
+        requires=[disclaimer],
+        tests=RuleTests.model_validate(
+            {
+                "fire": [f"Meet the {trigger} one."],
+                "pass": [f"Meet the {trigger} one. {claim.disclaimer}"],
+            }
+        ),
+    )
+
+
+class Policy:
+    """Checks drafts and briefs. Build with :func:`copydesk.guardrails.load_policy`."""
+
+    def __init__(self, parts: PolicyParts) -> None:
+        self.parts = parts
+        self.brand = parts.brand
+        self.files = list(parts.files)
+        entries = list(parts.rules)
+        entries += [RuleEntry(claim_rule(c), parts.brand_source) for c in parts.brand.claims if c.disclaimer]
+        self._rules: list[CompiledRule] = []
+        variables = frozenset(parts.personalization.variables)
+        filters = frozenset(parts.personalization.filters)
+        for i, entry in enumerate(entries):
+            rule = compile_rule(entry.spec, entry.source, i)
+            rule.overrides = entry.overrides
+            if isinstance(rule, TemplateRule):
+                rule.configure(variables, filters)
+            self._rules.append(rule)
+        self._automaton = self._build_automaton(self._rules)
+        self._by_scope: dict[tuple[str | None, str], list[CompiledRule]] = {}
+        self._offers = {o.id: o for o in parts.brand.offers}
+        self._grounder = Grounder(parts.brand, parts.grounding)
+
+    @classmethod
+    def empty(cls) -> Policy:
+        """A policy with no rules and no registries (used when no packs exist)."""
+        return cls(PolicyParts())
+
+    # -- registries -------------------------------------------------------------
+    @property
+    def rules(self) -> list[CompiledRule]:
+        """The effective rules, each with ``spec``, ``source`` and ``overrides``."""
+        return list(self._rules)
+
+    @property
+    def allowed_variables(self) -> frozenset[str]:
+        return frozenset(self.parts.personalization.variables)
+
+    @property
+    def allowed_filters(self) -> frozenset[str]:
+        return frozenset(self.parts.personalization.filters)
+
+    @property
+    def claims(self) -> list[Claim]:
+        """The brand's registered claims, each with the disclaimer it requires."""
+        return list(self.brand.claims)
+
+    @property
+    def offers(self) -> list[Offer]:
+        return list(self.brand.offers)
+
+    def offer(self, offer_id: str) -> Offer | None:
+        """The registered offer with this id, or ``None``."""
+        return self._offers.get(offer_id)
+
+    def select(self, types: Iterable[str] = LEXICAL_TYPES) -> Policy:
+        """A policy with only the rules of the given types (e.g. the lexical ones)."""
+        wanted = set(types)
+        parts = PolicyParts(
+            rules=[e for e in self.parts.rules if getattr(e.spec, "type", None) in wanted],
+            brand=self.brand.model_copy(update={"claims": []}) if "conditional" not in wanted else self.brand,
+            brand_source=self.parts.brand_source,
+            personalization=self.parts.personalization,
+            grounding=self.parts.grounding,
+            files=self.files,
+        )
+        return Policy(parts)
+
+    # -- checking ---------------------------------------------------------------
+    def check(self, channel: Channel | str, fields: Mapping[str, str], *, brief: Brief | None = None) -> list[Finding]:
+        """Findings for one draft; spans index the original field text. With a
+        ``brief``, facts must be grounded and the brief's placeholders/avoid-list apply."""
+        try:
+            chan = Channel(channel)
+        except ValueError:
+            raise InputError(f"unknown channel '{channel}'; use one of {', '.join(c.value for c in Channel)}") from None
+        msg = Message.prepare(chan.value, fields)
+        if brief is not None and brief.personalization:
+            msg.variables = frozenset(brief.personalization)
+        found = self.run(msg, self._scoped(chan.value, "draft"))
+        if brief is not None:
+            pii = [(f.field, f.start, f.end) for f in found if f.category == Category.PII]
+            found += [
+                f  # a phone number is reported as PII, not as three invented numbers
+                for f in self._grounder.check(msg, brief, self.offer(brief.offer or ""))
+                if not any(fld == f.field and s <= f.start and f.end <= e for fld, s, e in pii)
+            ]
+            found += self._must_avoid(msg, brief)
+        return _ordered(found, list(fields))
+
+    def check_brief(self, brief: Brief) -> list[Finding]:
+        """PII and injection (rules that apply to briefs) on every free-text part."""
+        fields = brief.text_for_scan()
+        msg = Message.prepare(None, fields)
+        return _ordered(self.run(msg, self._scoped(None, "brief")), list(fields))
+
+    def run(self, msg: Message, rules: Sequence[CompiledRule]) -> list[Finding]:
+        """Run ``rules`` on a prepared message (one automaton pass for all of them)."""
+        hits = self._hits(msg.lower)
+        found: list[Finding] = []
+        for rule in rules:
+            rule_hits = hits.get(rule.index, ())
+            if rule.needs_hits and not rule_hits:
+                continue
+            found += rule.check(msg, rule_hits)
+        return found
+
+    def _scoped(self, channel: str | None, scope: str) -> list[CompiledRule]:
+        key = (channel, scope)
+        rules = self._by_scope.get(key)
+        if rules is None:
+            rules = [r for r in self._rules if r.applies(channel, scope)]
+            self._by_scope[key] = rules
+        return rules
+
+    def _hits(self, lower: str) -> dict[int, list[Hit]]:
+        out: dict[int, list[Hit]] = defaultdict(list)
+        if self._automaton is None or not lower:
+            return out
+        for end, (length, terms) in self._automaton.iter(lower):
+            start = end - length + 1
+            bounded: bool | None = None
+            for term in terms:
+                if term.whole_words:
+                    if bounded is None:
+                        bounded = is_bounded(lower, start, end + 1)
+                    if not bounded:
+                        continue
+                out[term.rule].append((start, end + 1, term))
+        return out
+
+    @staticmethod
+    def _build_automaton(rules: Sequence[CompiledRule]) -> ahocorasick.Automaton | None:
+        table: dict[str, list[Term]] = defaultdict(list)
+        for rule in rules:
+            for term in rule.terms():
+                if term.text:
+                    table[term.text].append(term)
+        if not table:
+            return None
+        automaton = ahocorasick.Automaton()
+        for key, terms in table.items():
+            automaton.add_word(key, (len(key), tuple(terms)))
+        automaton.make_automaton()
+        return automaton
+
+    def _must_avoid(self, msg: Message, brief: Brief) -> list[Finding]:
+        found = []
+        for phrase in brief.must_avoid:
+            for s, e in find_all(msg.lower, norm_term(phrase)):
+                f = msg.finding(_MUST_AVOID, s, e)
+                if f is not None:
+                    found.append(f)
+        return found
+
+
+_MUST_AVOID = CompiledRule(
+    RuleBase(
+        id="brief.must-avoid",
+        category=Category.TERMINOLOGY,
+        severity=Severity.WARN,
+        message="'{match}' is on the brief's must-avoid list",
+    ),
+    "brief",
+    -1,
+)
+
+
+def _ordered(found: list[Finding], order: list[str]) -> list[Finding]:
+    rank = {name: i for i, name in enumerate(order)}
+    unique = {(f.rule_id, f.field, f.start, f.end, f.message): f for f in found}
+    return sorted(unique.values(), key=lambda f: (rank.get(f.field, 99), f.start, f.rule_id))

@@ -1,0 +1,166 @@
+"""Term-list rules served by the policy's one Aho-Corasick automaton:
+existence, substitution, proximity and conditional."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+
+import re2
+
+from copydesk.guardrails.pack import Conditional, Existence, Proximity, Substitution
+from copydesk.guardrails.rules.base import (
+    CompiledRule,
+    Hit,
+    Message,
+    Term,
+    collect,
+    exception_spans,
+    inside,
+    is_bounded,
+    norm_term,
+)
+from copydesk.models import Finding
+
+# Look-alike spellings for obfuscation-aware matching (profanity): l33t digits,
+# symbols, and '*'/'#' standing in for a masked letter inside a word.
+_LEET = {
+    "a": "a@4", "b": "b8", "e": "e3", "g": "g9", "i": "i1!|", "l": "l1|", "o": "o0",
+    "s": "s5$", "t": "t7+", "z": "z2", "u": "uv",
+}  # fmt: skip
+_SEP = r"[\s.\-_]?"
+
+
+def obfuscation_pattern(term: str) -> str:
+    """An RE2 pattern matching ``term`` with l33t letters, repeated letters, masked
+    inner letters and single separators between letters (``f.u.c.k``, ``sh1t``)."""
+    parts: list[str] = []
+    letters = [c for c in term if not c.isspace()]
+    for i, ch in enumerate(letters):
+        chars = _LEET.get(ch, ch)
+        inner = 0 < i < len(letters) - 1
+        cls = "[" + "".join(re.escape(c) for c in chars) + (r"*#" if inner else "") + "]"
+        parts.append(cls + "+")
+    return _SEP.join(parts)
+
+
+class ExistenceRule(CompiledRule):
+    spec: Existence
+
+    def __init__(self, spec: Existence, source: str, index: int) -> None:
+        super().__init__(spec, source, index)
+        self._regex = None
+        self.needs_hits = not spec.obfuscations
+        if spec.obfuscations:
+            # longest first: RE2 alternation is leftmost-first, like Perl
+            terms = sorted((norm_term(t) for t in spec.terms), key=len, reverse=True)
+            alternation = "|".join(obfuscation_pattern(t) for t in terms)
+            self._regex = re2.compile(f"(?:{alternation})")
+
+    def terms(self) -> Iterable[Term]:
+        whole = self.spec.whole_words
+        for t in self.spec.terms:
+            yield Term(self.index, "term", norm_term(t), whole)
+        for t in self.spec.exceptions:
+            yield Term(self.index, "exception", norm_term(t), False)
+
+    def check(self, msg: Message, hits: Sequence[Hit]) -> list[Finding]:
+        skip = exception_spans(hits)
+        spans = {(s, e) for s, e, t in hits if t.role == "term" and not inside(skip, s, e)}
+        if self._regex is not None and msg.lower:
+            text = msg.lower
+            for m in self._regex.finditer(text):
+                s, e = m.span()
+                if is_bounded(text, s, e) and not inside(skip, s, e):
+                    spans.add((s, e))
+        # drop spans inside longer ones (the regex and the automaton may both match)
+        ordered = sorted(spans, key=lambda se: (se[0], -se[1]))
+        out: list[tuple[int, int]] = []
+        for s, e in ordered:
+            if out and s < out[-1][1]:
+                continue
+            out.append((s, e))
+        return collect(msg.finding(self, s, e) for s, e in out)
+
+
+class SubstitutionRule(CompiledRule):
+    spec: Substitution
+    needs_hits = True
+
+    def terms(self) -> Iterable[Term]:
+        for bad, good in self.spec.swap.items():
+            yield Term(self.index, "term", norm_term(bad), True, good)
+        for t in self.spec.exceptions:
+            yield Term(self.index, "exception", norm_term(t), False)
+
+    def check(self, msg: Message, hits: Sequence[Hit]) -> list[Finding]:
+        skip = exception_spans(hits)
+        found = []
+        for s, e, t in hits:
+            if t.role == "term" and not inside(skip, s, e):
+                found.append(msg.finding(self, s, e, suggestion=t.data))
+        return collect(found)
+
+
+_SENTENCE_END = re.compile(r"[.!?;:\n]")
+
+
+class ProximityRule(CompiledRule):
+    """A sensitive term within ``window`` words of an anchor, same sentence."""
+
+    spec: Proximity
+    needs_hits = True
+
+    def terms(self) -> Iterable[Term]:
+        for t in self.spec.anchors:
+            yield Term(self.index, "anchor", norm_term(t), True)
+        for t in self.spec.terms:
+            yield Term(self.index, "term", norm_term(t), True)
+        for t in self.spec.exceptions:
+            yield Term(self.index, "exception", norm_term(t), False)
+
+    def _near(self, text: str, a: tuple[int, int], b: tuple[int, int]) -> bool:
+        lo, hi = (a[1], b[0]) if a[0] <= b[0] else (b[1], a[0])
+        if hi < lo:  # overlapping
+            return True
+        gap = text[lo:hi]
+        if _SENTENCE_END.search(gap):
+            return False
+        return len(gap.split()) <= self.spec.window
+
+    def check(self, msg: Message, hits: Sequence[Hit]) -> list[Finding]:
+        anchors = [(s, e) for s, e, t in hits if t.role == "anchor"]
+        if not anchors:
+            return []
+        skip = exception_spans(hits)
+        found = []
+        for s, e, t in hits:
+            if t.role != "term" or inside(skip, s, e):
+                continue
+            if any(self._near(msg.lower, a, (s, e)) for a in anchors):
+                found.append(msg.finding(self, s, e))
+        return collect(found)
+
+
+class ConditionalRule(CompiledRule):
+    """A claim (``when``) in any field requires one of ``requires`` somewhere in the
+    message; the finding sits on the first claim."""
+
+    spec: Conditional
+    needs_hits = True
+
+    def terms(self) -> Iterable[Term]:
+        for t in self.spec.when:
+            yield Term(self.index, "when", norm_term(t), True)
+        for t in self.spec.requires:
+            yield Term(self.index, "requires", norm_term(t), False)
+
+    def check(self, msg: Message, hits: Sequence[Hit]) -> list[Finding]:
+        if any(t.role == "requires" for _, _, t in hits):
+            return []
+        for s, e, t in hits:
+            if t.role == "when":
+                found = msg.finding(self, s, e)
+                if found is not None:
+                    return [found]
+        return []

@@ -1,0 +1,82 @@
+"""Regular-expression rules: ``pattern`` (RE2, so a pack's regex runs in linear time
+and cannot hang a check) and ``occurrence`` (a literal counted per field)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+import re2
+
+from copydesk.errors import PolicyError
+from copydesk.guardrails.pack import Occurrence, Pattern
+from copydesk.guardrails.rules.base import (
+    CompiledRule,
+    Hit,
+    Message,
+    Term,
+    collect,
+    exception_spans,
+    inside,
+    norm_term,
+)
+from copydesk.models import Finding
+
+
+def compile_re2(pattern: str, *, ignorecase: bool, where: str) -> re2._Regexp:
+    """Compile with RE2; an invalid or unsupported pattern is a PolicyError."""
+    options = re2.Options()
+    options.case_sensitive = not ignorecase
+    options.log_errors = False
+    try:
+        return re2.compile(pattern, options)
+    except re2.error as exc:
+        reason = exc.args[0] if exc.args else exc
+        if isinstance(reason, bytes):
+            reason = reason.decode("utf-8", "replace")
+        raise PolicyError(f"{where}: invalid RE2 pattern {pattern!r}: {reason}") from None
+
+
+class PatternRule(CompiledRule):
+    spec: Pattern
+
+    def __init__(self, spec: Pattern, source: str, index: int) -> None:
+        super().__init__(spec, source, index)
+        self._regex = compile_re2(spec.pattern, ignorecase=spec.ignorecase, where=f"{source}: rule '{spec.id}'")
+
+    def terms(self) -> Iterable[Term]:
+        for t in self.spec.exceptions:
+            yield Term(self.index, "exception", norm_term(t), False)
+
+    def check(self, msg: Message, hits: Sequence[Hit]) -> list[Finding]:
+        skip = exception_spans(hits)
+        found = []
+        for m in self._regex.finditer(msg.text):
+            s, e = m.span()
+            if e > s and not inside(skip, s, e):
+                found.append(msg.finding(self, s, e))
+        return collect(found)
+
+
+class OccurrenceRule(CompiledRule):
+    """Flags every occurrence of ``token`` after the first ``max`` in a field."""
+
+    spec: Occurrence
+
+    def check(self, msg: Message, hits: Sequence[Hit]) -> list[Finding]:
+        token = self.spec.token
+        if token not in msg.text:
+            return []
+        found = []
+        size = len(token)
+        for view in msg.views:
+            text = view.norm.text
+            if text.count(token) <= self.spec.max:
+                continue
+            seen = 0
+            i = text.find(token)
+            while i != -1:
+                seen += 1
+                if seen > self.spec.max:
+                    found.append(msg.finding(self, i, i + size, local=view))
+                i = text.find(token, i + size)
+        return collect(found)
