@@ -20,7 +20,9 @@ from copydesk.vocab import Channel
 from copydesk.yamlio import line_of, parse_yaml
 
 #: Reason ids the engine itself records; campaign rules may not reuse them.
-RESERVED_IDS = frozenset({"no-consent", "frequency-cap", "holdout", "no-eligible-variant", "fallback"})
+RESERVED_IDS = frozenset(
+    {"no-consent", "frequency-cap", "holdout", "no-eligible-variant", "fallback"}
+)
 
 #: The contact field that holds consent for each channel. Absent means no consent.
 CONSENT_FIELDS: dict[Channel, str] = {
@@ -139,12 +141,12 @@ class Campaign(FileModel):
         if not self.select and self.fallback is None:
             raise ValueError("give at least one 'select' rule or a 'fallback'")
         seen: set[str] = set()
-        for rule in [*self.suppress, *self.select]:
-            if rule.id in RESERVED_IDS:
-                raise ValueError(f"rule id '{rule.id}' is reserved; pick another")
-            if rule.id in seen:
-                raise ValueError(f"rule id '{rule.id}' is used twice")
-            seen.add(rule.id)
+        for rule_id in [r.id for r in self.suppress] + [r.id for r in self.select]:
+            if rule_id in RESERVED_IDS:
+                raise ValueError(f"rule id '{rule_id}' is reserved; pick another")
+            if rule_id in seen:
+                raise ValueError(f"rule id '{rule_id}' is used twice")
+            seen.add(rule_id)
         return self
 
     @property
@@ -186,7 +188,8 @@ def parse_campaign(text: str, source: str) -> Campaign:
         return Campaign.model_validate(data)
     except ValidationError as exc:
         errors = exc.errors()
-        err = errors[0]
+        # a misspelt key gives "unknown field" and "field required": the first says more
+        err = next((e for e in errors if e["type"] == "extra_forbidden"), errors[0])
         loc = _clean_loc(tuple(err["loc"]))
         message = str(err["msg"]).removeprefix("Value error, ")
         if err["type"] == "extra_forbidden":

@@ -114,9 +114,7 @@ class Compare(FileModel):
         ops = [key for key in data if key in OPERATORS]
         unknown = [key for key in data if key != "field" and key not in OPERATORS]
         if unknown:
-            raise ValueError(
-                f"unknown operator '{unknown[0]}'; use one of {', '.join(OPERATORS)}"
-            )
+            raise ValueError(f"unknown operator '{unknown[0]}'; use one of {', '.join(OPERATORS)}")
         if len(ops) != 1:
             raise ValueError(
                 "a field condition needs exactly one operator "
@@ -148,7 +146,7 @@ class Compare(FileModel):
             if isinstance(value, bool) or not isinstance(value, int) or value < 0:
                 raise ValueError(f"'{op}' needs a whole number of days (0 or more)")
         elif op in ("lt", "lte", "gt", "gte"):
-            if isinstance(value, bool) or isinstance(value, list | dict) or value is None:
+            if isinstance(value, bool | list | dict) or value is None:
                 raise ValueError(f"'{op}' needs a number or a date")
             self.value = _ordered(value)
         elif isinstance(value, list | dict) or value is None:
@@ -240,7 +238,9 @@ def compile_condition(
 
     ``trace`` is a list to append steps to, or ``None`` to skip tracing (faster)."""
     if isinstance(cond, AllOf):
-        parts = [compile_condition(c, stage=stage, rule_id=rule_id, depth=depth + 1) for c in cond.all]
+        parts = [
+            compile_condition(c, stage=stage, rule_id=rule_id, depth=depth + 1) for c in cond.all
+        ]
 
         def check_all(contact: Contact, today: date, trace: Trace | None) -> bool:
             mark = len(trace) if trace is not None else 0
@@ -250,12 +250,16 @@ def compile_condition(
                     result = False
                     break
             if trace is not None:
-                trace.insert(mark, TraceStep(stage, rule_id, None, "all", None, None, result, "", depth))
+                trace.insert(
+                    mark, TraceStep(stage, rule_id, None, "all", None, None, result, "", depth)
+                )
             return result
 
         return check_all
     if isinstance(cond, AnyOf):
-        parts = [compile_condition(c, stage=stage, rule_id=rule_id, depth=depth + 1) for c in cond.any]
+        parts = [
+            compile_condition(c, stage=stage, rule_id=rule_id, depth=depth + 1) for c in cond.any
+        ]
 
         def check_any(contact: Contact, today: date, trace: Trace | None) -> bool:
             mark = len(trace) if trace is not None else 0
@@ -265,7 +269,9 @@ def compile_condition(
                     result = True
                     break
             if trace is not None:
-                trace.insert(mark, TraceStep(stage, rule_id, None, "any", None, None, result, "", depth))
+                trace.insert(
+                    mark, TraceStep(stage, rule_id, None, "any", None, None, result, "", depth)
+                )
             return result
 
         return check_any
@@ -276,7 +282,9 @@ def compile_condition(
             mark = len(trace) if trace is not None else 0
             result = not inner(contact, today, trace)
             if trace is not None:
-                trace.insert(mark, TraceStep(stage, rule_id, None, "not", None, None, result, "", depth))
+                trace.insert(
+                    mark, TraceStep(stage, rule_id, None, "not", None, None, result, "", depth)
+                )
             return result
 
         return check_not
@@ -333,7 +341,7 @@ def _ordering(pick: Callable[[Any, Any], bool]) -> Callable[[Any, Any, date], Ou
         if actual is None:
             return False, MISSING_NOTE
         a, e = align(actual, expected)
-        if isinstance(a, bool) or isinstance(a, list | dict):
+        if isinstance(a, bool | list | dict):
             return False, "not comparable"
         try:
             return pick(a, e), ""

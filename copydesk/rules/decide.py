@@ -111,11 +111,14 @@ class EligibleLibrary:
     def resolve(self, choice: VariantChoice) -> tuple[list[ApprovedContent], list[float], str]:
         """Eligible variants of ``choice``, their weights, and a note on what was left out."""
         if choice.brief is not None:
-            found = list(self.by_brief.get(choice.brief, []))
-            return found, [1.0] * len(found), "" if found else f"no approved variant of brief {choice.brief}"
+            of_brief = list(self.by_brief.get(choice.brief, []))
+            note = "" if of_brief else f"no approved variant of brief {choice.brief}"
+            return of_brief, [1.0] * len(of_brief), note
         ids = choice.ids or []
         weights = choice.weights or [1.0] * len(ids)
-        found, kept, left_out = [], [], []
+        found: list[ApprovedContent] = []
+        kept: list[float] = []
+        left_out: list[str] = []
         for vid, weight in zip(ids, weights, strict=True):
             item = self.by_id.get(vid)
             if item is None:
@@ -154,7 +157,11 @@ class Plan:
 
     @classmethod
     def build(
-        cls, campaign: Campaign, library: Iterable[ApprovedContent] | EligibleLibrary, *, today: date
+        cls,
+        campaign: Campaign,
+        library: Iterable[ApprovedContent] | EligibleLibrary,
+        *,
+        today: date,
     ) -> Plan:
         if not isinstance(library, EligibleLibrary):
             library = EligibleLibrary(library, channel=campaign.channel, today=today)
@@ -164,7 +171,7 @@ class Plan:
                 (rule.id, compile_condition(rule.when, stage="suppress", rule_id=rule.id))
             )
         for sel in campaign.select:
-            check = (
+            check: Check | None = (
                 compile_condition(sel.when, stage="select", rule_id=sel.id)
                 if sel.when is not None
                 else None
@@ -191,23 +198,53 @@ class Plan:
         today = self.today
         steps: list[TraceStep] | None = [] if trace else None
 
-        def done(outcome: Outcome, reason: str, rule: str | None = None,
-                 variant: ApprovedContent | None = None) -> Decision:
-            return Decision(cid, campaign.id, outcome, reason, rule, variant,
-                            tuple(steps) if steps is not None else ())
+        def done(
+            outcome: Outcome,
+            reason: str,
+            rule: str | None = None,
+            variant: ApprovedContent | None = None,
+        ) -> Decision:
+            return Decision(
+                cid,
+                campaign.id,
+                outcome,
+                reason,
+                rule,
+                variant,
+                tuple(steps) if steps is not None else (),
+            )
 
         # 1. consent
         if campaign.transactional:
             if steps is not None:
-                steps.append(TraceStep("consent", NO_CONSENT, campaign.consent_field, "is", True,
-                                       contact.get(campaign.consent_field), True,
-                                       "transactional: marketing consent not required"))
+                steps.append(
+                    TraceStep(
+                        "consent",
+                        NO_CONSENT,
+                        campaign.consent_field,
+                        "is",
+                        True,
+                        contact.get(campaign.consent_field),
+                        True,
+                        "transactional: marketing consent not required",
+                    )
+                )
         else:
             actual = contact.get(campaign.consent_field)
             ok = actual is True or (type(actual) is int and actual == 1)
             if steps is not None:
-                steps.append(TraceStep("consent", NO_CONSENT, campaign.consent_field, "is", True,
-                                       actual, ok, "" if actual is not None else "field is missing"))
+                steps.append(
+                    TraceStep(
+                        "consent",
+                        NO_CONSENT,
+                        campaign.consent_field,
+                        "is",
+                        True,
+                        actual,
+                        ok,
+                        "" if actual is not None else "field is missing",
+                    )
+                )
             if not ok:
                 return done(Outcome.SUPPRESSED, NO_CONSENT)
 
@@ -223,23 +260,36 @@ class Plan:
             since = moment - timedelta(days=cap.per_days)
             count = 0
             for rec in history:
-                if (rec.contact_id == cid and rec.channel == campaign.channel and not rec.holdout
-                        and as_utc(rec.sent_at) > since):
+                if (
+                    rec.contact_id == cid
+                    and rec.channel == campaign.channel
+                    and not rec.holdout
+                    and as_utc(rec.sent_at) > since
+                ):
                     count += 1
             ok = count < cap.max
             if steps is not None:
-                steps.append(TraceStep(
-                    "frequency_cap", FREQUENCY_CAP, None, "lt", cap.max, count, ok,
-                    f"{count} {campaign.channel.value} send(s) in the last {cap.per_days} days"))
+                steps.append(
+                    TraceStep(
+                        "frequency_cap",
+                        FREQUENCY_CAP,
+                        None,
+                        "lt",
+                        cap.max,
+                        count,
+                        ok,
+                        f"{count} {campaign.channel.value} send(s) in the last {cap.per_days} days",
+                    )
+                )
             if not ok:
                 return done(Outcome.CAPPED, FREQUENCY_CAP)
 
         # 4. selection
         chosen: _Pick | None = None
         matched: str | None = None
-        for rule_id, check, option in self.select:
-            if check is None or check(contact, today, steps):
-                if check is None and steps is not None:
+        for rule_id, when, option in self.select:
+            if when is None or when(contact, today, steps):
+                if when is None and steps is not None:
                     steps.append(TraceStep("select", rule_id, None, "always", None, None, True))
                 matched = rule_id
                 if steps is not None:
@@ -259,9 +309,18 @@ class Plan:
         if campaign.holdout > 0:
             held = in_holdout(campaign.id, cid, campaign.holdout)
             if steps is not None:
-                steps.append(TraceStep("holdout", HOLDOUT, None, "lt", campaign.holdout,
-                                       round(unit(campaign.id, cid, "holdout"), 4), held,
-                                       "in the control group" if held else "not in the control group"))
+                steps.append(
+                    TraceStep(
+                        "holdout",
+                        HOLDOUT,
+                        None,
+                        "lt",
+                        campaign.holdout,
+                        round(unit(campaign.id, cid, "holdout"), 4),
+                        held,
+                        "in the control group" if held else "not in the control group",
+                    )
+                )
             if held:
                 return done(Outcome.HOLDOUT, HOLDOUT, chosen.rule_id)
 
@@ -273,16 +332,32 @@ class Plan:
                 pick(unit(campaign.id, cid, "split:" + chosen.rule_id), chosen.cum)
             ]
         if steps is not None:
-            steps.append(TraceStep("split", chosen.rule_id, None, "pick",
-                                   [v.variant_id for v in chosen.variants], variant.variant_id,
-                                   True, f"revision {variant.revision} {variant.content_hash[:12]}"))
+            steps.append(
+                TraceStep(
+                    "split",
+                    chosen.rule_id,
+                    None,
+                    "pick",
+                    [v.variant_id for v in chosen.variants],
+                    variant.variant_id,
+                    True,
+                    f"revision {variant.revision} {variant.content_hash[:12]}",
+                )
+            )
         return done(Outcome.SELECTED, chosen.rule_id, chosen.rule_id, variant)
 
 
 def _variants_step(option: _Pick) -> TraceStep:
-    return TraceStep("variants", option.rule_id, None, "eligible", option.describe,
-                     [v.variant_id for v in option.variants], bool(option.variants),
-                     option.note or ("" if option.variants else "falling back"))
+    return TraceStep(
+        "variants",
+        option.rule_id,
+        None,
+        "eligible",
+        option.describe,
+        [v.variant_id for v in option.variants],
+        bool(option.variants),
+        option.note or ("" if option.variants else "falling back"),
+    )
 
 
 def decide(
@@ -301,8 +376,9 @@ def decide(
     :class:`Plan` (from :meth:`Plan.build`) to decide many contacts without recompiling;
     ``library`` is then ignored."""
     moment = as_utc(now) if now is not None else datetime.now(UTC)
-    if isinstance(campaign, Plan):
-        plan = campaign
-    else:
-        plan = Plan.build(campaign, library, today=today or moment.date())
+    plan = (
+        campaign
+        if isinstance(campaign, Plan)
+        else Plan.build(campaign, library, today=today or moment.date())
+    )
     return plan.decide(contact, history, now=moment, trace=trace)

@@ -16,7 +16,10 @@ from typing import Any
 _INT = re.compile(r"-?(?:0|[1-9][0-9]{0,17})")
 _FLOAT = re.compile(r"-?(?:0|[1-9][0-9]*)\.[0-9]+")
 _DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
-_DATETIME = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2}(?::[0-9]{2}(?:\.[0-9]+)?)?(?:Z|[+-][0-9]{2}:?[0-9]{2})?")
+_DATETIME = re.compile(
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2}(?::[0-9]{2}(?:\.[0-9]+)?)?"
+    r"(?:Z|[+-][0-9]{2}:?[0-9]{2})?"
+)
 _TRUE = frozenset({"true", "yes"})
 _FALSE = frozenset({"false", "no"})
 
@@ -121,9 +124,12 @@ def align(actual: Any, expected: Any) -> tuple[Any, Any]:
     elif isinstance(expected, datetime) and not isinstance(actual, datetime):
         if isinstance(actual, date):
             expected = expected.date()
-    elif isinstance(actual, datetime) and isinstance(expected, datetime):
-        if (actual.tzinfo is None) != (expected.tzinfo is None):
-            actual, expected = as_utc(actual), as_utc(expected)
+    elif (
+        isinstance(actual, datetime)
+        and isinstance(expected, datetime)
+        and (actual.tzinfo is None) != (expected.tzinfo is None)
+    ):
+        actual, expected = as_utc(actual), as_utc(expected)
     return actual, expected
 
 

@@ -1,0 +1,314 @@
+"""Streaming readers and writers for audience and output files: CSV, JSONL, Parquet.
+
+The format follows the extension (``.csv``, ``.jsonl``/``.ndjson``, ``.parquet``).
+Readers yield one :class:`Record` or :class:`Reject` at a time, so memory stays flat;
+a bad row becomes a reject naming its row (and line) and the reason, and reading goes
+on. CSV cells are typed with :func:`copydesk.rules.values.coerce_text`.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+from types import TracebackType
+from typing import IO, Any, Literal
+
+from copydesk.errors import InputError, UsageError
+from copydesk.rules.values import TEXT_COLUMNS, coerce_iso, coerce_text
+
+Format = Literal["csv", "jsonl", "parquet"]
+_EXTENSIONS: dict[str, Format] = {
+    ".csv": "csv",
+    ".jsonl": "jsonl",
+    ".ndjson": "jsonl",
+    ".parquet": "parquet",
+    ".pq": "parquet",
+}
+BATCH = 4096
+ID_FIELD = "contact_id"
+
+
+def file_format(path: Path | str) -> Format:
+    """The format of ``path`` from its extension."""
+    suffix = Path(path).suffix.lower()
+    try:
+        return _EXTENSIONS[suffix]
+    except KeyError:
+        raise UsageError(
+            f"{path}: unknown file type '{suffix}'; use .csv, .jsonl or .parquet"
+        ) from None
+
+
+@dataclass(frozen=True, slots=True)
+class Record:
+    """One good row: 1-based data ``row``, file ``line`` for text formats, typed ``data``."""
+
+    row: int
+    line: int | None
+    data: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Reject:
+    """A row that could not be read, decided or rendered, and why."""
+
+    row: int
+    line: int | None
+    contact_id: str | None
+    stage: str
+    reason: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "row": self.row,
+            "line": self.line,
+            "contact_id": self.contact_id,
+            "stage": self.stage,
+            "reason": self.reason,
+        }
+
+
+REJECT_COLUMNS = ("row", "line", "contact_id", "stage", "reason")
+
+
+def _finish(row: int, line: int | None, data: dict[str, Any]) -> Record | Reject:
+    cid = data.get(ID_FIELD)
+    if cid is None or cid == "":
+        return Reject(row, line, None, "read", f"no {ID_FIELD}")
+    if not isinstance(cid, str):
+        if isinstance(cid, bool) or not isinstance(cid, int | str):
+            return Reject(row, line, str(cid), "read", f"{ID_FIELD} must be text or a whole number")
+        data[ID_FIELD] = str(cid)
+    return Record(row, line, data)
+
+
+def read_rows(path: Path | str) -> Iterator[Record | Reject]:
+    """Yield every row of an audience (or history) file, typed, one at a time."""
+    path = Path(path)
+    fmt = file_format(path)
+    if not path.is_file():
+        raise InputError("file not found", source=str(path))
+    if fmt == "csv":
+        yield from _read_csv(path)
+    elif fmt == "jsonl":
+        yield from _read_jsonl(path)
+    else:
+        yield from _read_parquet(path)
+
+
+def _read_csv(path: Path) -> Iterator[Record | Reject]:
+    with path.open("r", encoding="utf-8-sig", errors="surrogateescape", newline="") as fh:
+        reader = csv.reader(fh)
+        try:
+            header = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            raise InputError(f"unreadable header: {exc}", source=str(path), line=1) from None
+        header = [h.strip() for h in header]
+        if ID_FIELD not in header:
+            raise InputError(
+                f"no '{ID_FIELD}' column (columns: {', '.join(header)})", source=str(path), line=1
+            )
+        seen: set[str] = set()
+        for name in header:
+            if not name or name in seen:
+                raise InputError(
+                    f"empty or repeated column name '{name}'", source=str(path), line=1
+                )
+            seen.add(name)
+        width = len(header)
+        typed = [name not in TEXT_COLUMNS for name in header]
+        row = 0
+        while True:
+            line = reader.line_num + 1
+            try:
+                cells = next(reader)
+            except StopIteration:
+                return
+            except csv.Error as exc:
+                row += 1
+                yield Reject(row, line, None, "read", f"malformed CSV: {exc}")
+                continue
+            if not cells or (len(cells) == 1 and not cells[0].strip()):
+                continue
+            row += 1
+            if len(cells) != width:
+                yield Reject(
+                    row,
+                    line,
+                    cells[0] if header[0] == ID_FIELD else None,
+                    "read",
+                    f"expected {width} fields, found {len(cells)}",
+                )
+                continue
+            try:
+                "\x1f".join(cells).encode("utf-8")
+            except UnicodeEncodeError:
+                yield Reject(row, line, None, "read", "not valid UTF-8 text")
+                continue
+            data: dict[str, Any] = {}
+            for name, cell, coerce in zip(header, cells, typed, strict=True):
+                if not cell:
+                    continue
+                if coerce:
+                    value = coerce_text(cell)
+                    if value is not None:
+                        data[name] = value
+                else:
+                    cell = cell.strip()
+                    if cell:
+                        data[name] = cell
+            yield _finish(row, line, data)
+
+
+def _typed_json(obj: dict[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in obj.items():
+        if value is None or value == "":
+            continue
+        if isinstance(value, str) and key not in TEXT_COLUMNS:
+            value = coerce_iso(value)
+        out[key] = value
+    return out
+
+
+def _read_jsonl(path: Path) -> Iterator[Record | Reject]:
+    row = 0
+    with path.open("rb") as fh:
+        for line_no, raw in enumerate(fh, start=1):
+            if not raw.strip():
+                continue
+            row += 1
+            try:
+                obj = json.loads(raw)
+            except UnicodeDecodeError:
+                yield Reject(row, line_no, None, "read", "not valid UTF-8 text")
+                continue
+            except ValueError as exc:
+                yield Reject(row, line_no, None, "read", f"invalid JSON: {exc}")
+                continue
+            if not isinstance(obj, dict):
+                yield Reject(row, line_no, None, "read", "a line must be a JSON object")
+                continue
+            yield _finish(row, line_no, _typed_json(obj))
+
+
+def _read_parquet(path: Path) -> Iterator[Record | Reject]:
+    import pyarrow.parquet as pq
+
+    try:
+        pf = pq.ParquetFile(path)
+    except Exception as exc:  # pyarrow raises several unrelated types for a bad file
+        raise InputError(f"not a readable Parquet file: {exc}", source=str(path)) from None
+    if ID_FIELD not in pf.schema_arrow.names:
+        raise InputError(f"no '{ID_FIELD}' column", source=str(path))
+    row = 0
+    for batch in pf.iter_batches(batch_size=BATCH):
+        for obj in batch.to_pylist():
+            row += 1
+            yield _finish(row, None, _typed_json(obj))
+
+
+def _text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, list | dict | tuple):
+        return json.dumps(value, ensure_ascii=False, default=str)
+    return str(value)
+
+
+class RowWriter:
+    """Streams rows with fixed ``columns`` to CSV, JSONL or Parquet (by extension).
+
+    Writes to ``PATH.part`` and renames on a clean :meth:`close`, so a failed run never
+    leaves a half-written file under the final name. Use as a context manager."""
+
+    def __init__(self, path: Path | str, columns: Sequence[str]) -> None:
+        self.path = Path(path)
+        self.format = file_format(self.path)
+        self.columns = list(columns)
+        self.count = 0
+        self._tmp = self.path.with_name(self.path.name + ".part")
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._fh: IO[str] | None = None
+        self._csv: Any = None
+        self._pq: Any = None
+        self._batch: list[dict[str, Any]] = []
+        if self.format == "csv":
+            self._fh = self._tmp.open("w", encoding="utf-8", newline="")
+            self._csv = csv.writer(self._fh)
+            self._csv.writerow(self.columns)
+        elif self.format == "jsonl":
+            self._fh = io.TextIOWrapper(self._tmp.open("wb"), encoding="utf-8", newline="\n")
+        else:
+            import pyarrow as pa
+            import pyarrow.parquet as pq
+
+            self._schema = pa.schema([(c, pa.string()) for c in self.columns])
+            self._pq = pq.ParquetWriter(self._tmp, self._schema)
+
+    def write(self, row: Mapping[str, Any]) -> None:
+        """Append one row; missing columns are empty, unknown keys are ignored."""
+        self.count += 1
+        if self._csv is not None:
+            self._csv.writerow([_text(row.get(c)) for c in self.columns])
+        elif self._fh is not None:
+            obj = {c: row.get(c) for c in self.columns}
+            self._fh.write(json.dumps(obj, ensure_ascii=False, default=_json_default) + "\n")
+        else:
+            self._batch.append(
+                {c: (_text(row[c]) if row.get(c) is not None else None) for c in self.columns}
+            )
+            if len(self._batch) >= BATCH:
+                self._flush()
+
+    def _flush(self) -> None:
+        if self._batch:
+            import pyarrow as pa
+
+            self._pq.write_table(pa.Table.from_pylist(self._batch, schema=self._schema))
+            self._batch = []
+
+    def close(self, *, keep: bool = True) -> None:
+        """Finish the file (``keep=False`` discards it)."""
+        if self._pq is not None:
+            if keep:
+                self._flush()
+            self._pq.close()
+            self._pq = None
+        if self._fh is not None:
+            self._fh.close()
+            self._fh = None
+        if keep:
+            self._tmp.replace(self.path)
+        else:
+            self._tmp.unlink(missing_ok=True)
+
+    def __enter__(self) -> RowWriter:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close(keep=exc_type is None)
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    return str(value)

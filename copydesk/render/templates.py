@@ -1,0 +1,183 @@
+"""Channel templates (``templates/CHANNEL/NAME.PART.j2``) and per-contact message rendering.
+
+A template reference such as ``email/default`` names every file
+``templates/email/default.*.j2``; each is one *part* of the message, keyed by the
+middle extension: ``default.html.j2`` → ``html``, ``default.txt.j2`` → ``txt``,
+``default.json.j2`` → ``json``. Output rows carry them as ``rendered_html`` etc.
+
+Context of a channel template:
+
+- ``message``: the variant's fields, already rendered for this contact (plain text);
+- ``contact``: the contact's allowed fields (no consent flags);
+- ``campaign``: ``id``, ``channel``; ``variant``: ``id``, ``revision``, ``content_hash``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from jinja2 import FileSystemLoader, Template, TemplateSyntaxError, meta
+from jinja2.exceptions import SecurityError, TemplateError, UndefinedError
+from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+from copydesk.errors import NotFoundError, RenderError, TemplateSafetyError
+from copydesk.models import ApprovedContent
+from copydesk.render.sandbox import (
+    TextTemplate,
+    channel_env,
+    check_filters,
+    compile_text,
+    field_allowed,
+    make_env,
+)
+from copydesk.vocab import CHANNEL_FIELDS, Channel
+
+#: Names a channel template may use at the top level.
+CHANNEL_CONTEXT = frozenset({"message", "contact", "campaign", "variant"})
+
+
+@dataclass(frozen=True)
+class ChannelTemplate:
+    """The compiled parts of one channel template, in part-name order."""
+
+    ref: str
+    parts: dict[str, Template]
+    files: dict[str, Path] = field(default_factory=dict)
+
+
+def template_parts(templates_dir: Path, ref: str) -> dict[str, Path]:
+    """The part files of template ``ref`` (``{"html": path, "txt": path}``)."""
+    channel, _, name = ref.partition("/")
+    folder = templates_dir / channel
+    found: dict[str, Path] = {}
+    if folder.is_dir():
+        for path in sorted(folder.glob(f"{name}.*.j2")):
+            part = path.name[len(name) + 1 : -len(".j2")]
+            if part and "." not in part:
+                found[part] = path
+    return found
+
+
+def load_channel_template(
+    templates_dir: Path, ref: str, env: ImmutableSandboxedEnvironment | None = None
+) -> ChannelTemplate:
+    """Compile every part of ``ref``; errors name the file and line."""
+    files = template_parts(templates_dir, ref)
+    if not files:
+        raise NotFoundError(
+            f"template '{ref}' not found: expected files like {templates_dir / ref}.txt.j2"
+        )
+    env = env or channel_env(FileSystemLoader(str(templates_dir)))
+    parts: dict[str, Template] = {}
+    for part, path in files.items():
+        name = path.relative_to(templates_dir).as_posix()
+        try:
+            source = path.read_text(encoding="utf-8")
+            ast = env.parse(source, name=name, filename=str(path))
+        except TemplateSyntaxError as exc:
+            raise TemplateSafetyError(f"{path}:{exc.lineno}: {exc.message}") from None
+        except UnicodeDecodeError:
+            raise TemplateSafetyError(f"{path}: not UTF-8 text") from None
+        check_filters(ast, str(path))
+        unknown = sorted(meta.find_undeclared_variables(ast) - CHANNEL_CONTEXT)
+        if unknown:
+            raise TemplateSafetyError(
+                f"{path}: unknown variable(s) {', '.join(unknown)}; "
+                f"templates see only {', '.join(sorted(CHANNEL_CONTEXT))}"
+            )
+        parts[part] = env.get_template(name)
+    return ChannelTemplate(ref, parts, files)
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledVariant:
+    """A variant's fields compiled once for the whole run."""
+
+    variant: ApprovedContent
+    fields: tuple[tuple[str, TextTemplate], ...]
+    info: dict[str, Any]
+
+
+class MessageRenderer:
+    """Renders one approved variant for one contact through a channel template."""
+
+    def __init__(
+        self,
+        channel: Channel,
+        template: ChannelTemplate,
+        *,
+        campaign_id: str,
+        allowed: Callable[[str], bool] = field_allowed,
+    ) -> None:
+        self.channel = Channel(channel)
+        self.template = template
+        self.allowed = allowed
+        self.field_names = CHANNEL_FIELDS[self.channel]
+        self.part_names = tuple(template.parts)
+        self._env = make_env()
+        self._compiled: dict[tuple[str, str], CompiledVariant] = {}
+        self._campaign = {"id": campaign_id, "channel": self.channel.value}
+
+    def compile(self, variant: ApprovedContent) -> CompiledVariant:
+        """Compile (once) the fields of ``variant``."""
+        key = (variant.variant_id, variant.content_hash)
+        found = self._compiled.get(key)
+        if found is None:
+            compiled = tuple(
+                (
+                    name,
+                    compile_text(
+                        self._env,
+                        variant.fields.get(name, ""),
+                        source=f"variant {variant.variant_id} field {name}",
+                        allowed=self.allowed,
+                    ),
+                )
+                for name in self.field_names
+            )
+            info = {
+                "id": variant.variant_id,
+                "revision": variant.revision,
+                "content_hash": variant.content_hash,
+                "brief": variant.brief_id,
+            }
+            found = self._compiled[key] = CompiledVariant(variant, compiled, info)
+        return found
+
+    def render(self, variant: ApprovedContent, contact: Mapping[str, Any]) -> dict[str, str]:
+        """The rendered variant fields and channel parts (``rendered_<part>``).
+
+        Raises :class:`RenderError` for this contact only."""
+        compiled = self.compile(variant)
+        message = {name: text.render(contact) for name, text in compiled.fields}
+        allowed = self.allowed
+        view = {k: v for k, v in contact.items() if allowed(k)}
+        context = {
+            "message": message,
+            "contact": view,
+            "campaign": self._campaign,
+            "variant": compiled.info,
+        }
+        out = dict(message)
+        for part, template in self.template.parts.items():
+            try:
+                out["rendered_" + part] = template.render(context)
+            except UndefinedError as exc:
+                raise RenderError(f"template {self.template.ref} ({part}): {exc.message}") from None
+            except SecurityError as exc:
+                raise RenderError(f"template {self.template.ref} ({part}): {exc}") from None
+            except TemplateError as exc:
+                raise RenderError(f"template {self.template.ref} ({part}): {exc}") from None
+            except (TypeError, ValueError, ArithmeticError) as exc:
+                raise RenderError(
+                    f"template {self.template.ref} ({part}): {type(exc).__name__}: {exc}"
+                ) from None
+        return out
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        """Output columns this renderer fills."""
+        return self.field_names + tuple("rendered_" + p for p in self.part_names)
