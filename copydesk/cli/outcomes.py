@@ -57,12 +57,25 @@ def import_command(
     )
 
 
+def _campaign_metric(campaign_id: str) -> str:
+    """The primary metric the campaign file chose (converted when there is no file)."""
+    from copydesk.rules import load_campaign
+
+    path = workspace().campaigns_dir / f"{campaign_id}.yaml"
+    if not path.exists():
+        return "converted"
+    return load_campaign(path).campaign.metric
+
+
 def report_command(
     campaign_id: Annotated[str, typer.Argument(help="Campaign id, as in the send records.")],
     metric: Annotated[
         str,
-        typer.Option("--metric", help="Primary metric that decides the verdict: converted or revenue."),
-    ] = "converted",
+        typer.Option(
+            "--metric",
+            help="converted or revenue; default: the campaign file's `metric`, else converted.",
+        ),
+    ] = "",
     fmt: Annotated[str, typer.Option("--format", help="text, json or csv.")] = "text",
 ) -> None:
     """Results of a campaign against its holdout: rates, lift with 95% intervals,
@@ -70,7 +83,7 @@ def report_command(
     from copydesk.measure.formats import render
     from copydesk.measure.report import campaign_report
 
-    text = render(campaign_report(_open_db(), campaign_id, metric=metric), fmt)
+    text = render(campaign_report(_open_db(), campaign_id, metric=metric or _campaign_metric(campaign_id)), fmt)
     console.file.write(text)
     console.file.flush()
 

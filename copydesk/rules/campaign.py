@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import Field, ValidationError, field_validator, model_validator
 
@@ -109,7 +109,10 @@ class Campaign(FileModel):
 
     id: str
     description: str = ""
-    metric: str | None = Field(default=None, description="what success is measured by")
+    metric: Literal["converted", "revenue"] = Field(
+        default="converted",
+        description="the primary metric the report judges this campaign on (never opens or clicks)",
+    )
     channel: Channel
     template: str = Field(description="a channel template in templates/, e.g. email/default")
     holdout: float = Field(default=0.0, ge=0.0, lt=1.0)

@@ -123,3 +123,17 @@ def test_import_needs_a_marketer_and_is_audited(cli, library: Path, tmp_path: Pa
     assert cli("outcomes", "import", str(results), "--as", "max").code == 0
     log = cli("audit", "log", "--action", "outcomes.import")
     assert "outcomes.import" in log.out and '"imported": 2' in log.out
+
+
+def test_report_uses_the_campaign_files_metric(cli, library: Path, bare_ws: Workspace) -> None:  # type: ignore[no-untyped-def]
+    from tests.conftest import REPO
+
+    bare_ws.campaigns_dir.mkdir()
+    text = (REPO / "campaigns" / "spring-boots.yaml").read_text(encoding="utf-8")
+    (bare_ws.campaigns_dir / "spring-boots.yaml").write_text(
+        text.replace("metric: converted", "metric: revenue"), encoding="utf-8"
+    )
+    result = cli("report", "spring-boots", "--format", "json")
+    assert result.code == 2 and "no converted outcomes with a value" in result.err  # judged on revenue
+    data = json.loads(cli("report", "spring-boots", "--format", "json", "--metric", "converted").out)
+    assert data["metric"] == "converted"
