@@ -1,0 +1,80 @@
+"""Which pages the navigation offers: first-run setup, sign-in, or the pages the
+signed-in user's roles allow (the service layer refuses the rest anyway)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import streamlit as st
+
+from copydesk.errors import CopydeskError
+from copydesk.models import User
+from copydesk.services.permissions import can
+from copydesk.ui import session
+
+PAGES_DIR = Path(__file__).resolve().parent / "pages"
+
+
+@dataclass(frozen=True)
+class PageSpec:
+    """One page: its module file, title, icon, and the actions that make it visible
+    (any of them; none = every signed-in user)."""
+
+    module: str
+    title: str
+    icon: str
+    needs_any: tuple[str, ...] = ()
+
+    @property
+    def path(self) -> Path:
+        return PAGES_DIR / f"{self.module}.py"
+
+    def visible_to(self, user: User) -> bool:
+        """Whether ``user`` sees this page in the navigation."""
+        return not self.needs_any or any(can(user, a) for a in self.needs_any)
+
+
+PAGES: tuple[PageSpec, ...] = (
+    PageSpec("overview", "Overview", ":material/dashboard:"),
+    PageSpec("briefs", "Briefs", ":material/description:"),
+    PageSpec("generate", "Generate", ":material/auto_awesome:", ("variant.write",)),
+    PageSpec("review", "Review", ":material/fact_check:", ("variant.review",)),
+    PageSpec("library", "Library", ":material/library_books:"),
+    PageSpec("campaigns", "Campaigns", ":material/campaign:", ("campaign.run",)),
+    PageSpec("audit", "Audit", ":material/receipt_long:"),
+    PageSpec("settings", "Settings", ":material/settings:"),
+)
+SETUP = PageSpec("setup", "Create the first admin", ":material/person_add:")
+SIGN_IN = PageSpec("signin", "Sign in", ":material/login:")
+
+
+def visible_pages(user: User | None, has_users: bool) -> list[PageSpec]:
+    """The pages to offer: setup with no users, sign-in with no user, else by role."""
+    if not has_users:
+        return [SETUP]
+    if user is None:
+        return [SIGN_IN]
+    return [p for p in PAGES if p.visible_to(user)]
+
+
+def _sidebar(user: User) -> None:
+    with st.sidebar:
+        st.markdown(f"Signed in as **{user.name}**")
+        st.caption(", ".join(r.value for r in user.roles))
+        st.button("Sign out", key="sign_out", on_click=session.sign_out, icon=":material/logout:")
+
+
+def pages() -> list[st.Page]:
+    """The ``st.Page`` list for this run (draws the signed-in user's sidebar)."""
+    try:
+        desk = session.desk()
+        has_users = desk.has_users()
+    except CopydeskError as exc:
+        st.error(f"copydesk cannot open its workspace: {exc}")
+        st.stop()
+        raise  # unreachable: st.stop raises
+    user = session.current_user() if has_users else None
+    if user is not None:
+        _sidebar(user)
+    return [st.Page(p.path, title=p.title, icon=p.icon, url_path=p.module) for p in visible_pages(user, has_users)]

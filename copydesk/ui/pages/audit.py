@@ -1,0 +1,39 @@
+"""Audit: the append-only, hash-chained event log, with filters and chain verification."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from copydesk.ui import queries, session
+from copydesk.ui.filters import audit_rows
+
+LIMITS = (100, 500, 2000, 10000)
+
+
+def page() -> None:
+    """Draw the Audit page."""
+    session.require_user()
+    d = session.desk()
+    st.title("Audit log")
+    session.show_flashes()
+    if st.button("Verify the hash chain", type="primary", key="audit_verify"):
+        ok, message = d.verify_audit()
+        (st.success if ok else st.error)(message if ok else f"Audit chain broken: {message}")
+    c1, c2, c3, c4 = st.columns(4)
+    actor = c1.selectbox("Actor", ["", *queries.audit_actors(d.db)], key="audit_actor")
+    action = c2.selectbox("Action", ["", *queries.audit_actions(d.db)], key="audit_action")
+    entity_id = c3.text_input("Entity id (variant, brief, user...)", key="audit_entity").strip()
+    limit = c4.selectbox("Newest", LIMITS, key="audit_limit")
+    events = d.audit_log(entity_id=entity_id or None, actor=actor or None, action=action or None, limit=limit)
+    rows = audit_rows(events)
+    st.caption(f"{len(rows):,} event(s), newest first")
+    if rows:
+        st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
+        seq = st.selectbox("Event details", [r["seq"] for r in rows], key="audit_detail")
+        event = next(e for e in events if e.seq == seq)
+        st.json(event.model_dump(mode="json"), expanded=False)
+
+
+if __name__ == "__main__":
+    page()

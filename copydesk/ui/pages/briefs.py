@@ -1,0 +1,114 @@
+"""Briefs: list and filter; create and edit in a validated form."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+from copydesk.errors import CopydeskError
+from copydesk.models import Brief
+from copydesk.services import Desk
+from copydesk.ui import forms, session
+from copydesk.ui.filters import brief_rows, filter_briefs
+from copydesk.vocab import Channel, Stage
+
+NEW = "(new brief)"
+
+
+def _list(d: Desk, briefs: list[Brief]) -> None:
+    c1, c2, c3, c4 = st.columns([2, 1, 1, 1])
+    text = c1.text_input("Search", key="briefs_text", placeholder="id, title, goal or key message")
+    stage = c2.selectbox("Stage", ["", *[s.value for s in Stage]], key="briefs_stage")
+    channel = c3.selectbox("Channel", ["", *[c.value for c in Channel]], key="briefs_channel")
+    segment = c4.selectbox("Segment", ["", *sorted({b.segment.name for b in briefs})], key="briefs_segment")
+    shown = filter_briefs(briefs, text=text, stage=stage, channel=channel, segment=segment)
+    st.caption(f"{len(shown)} of {len(briefs)} brief(s)")
+    if shown:
+        st.dataframe(pd.DataFrame(brief_rows(shown)), hide_index=True, width="stretch")
+        chosen = st.selectbox("Details of", [b.id for b in shown], key="briefs_detail")
+        brief = next(b for b in shown if b.id == chosen)
+        info = d.brief_info(brief.id)
+        st.caption(f"version {info['version']} · by {info['created_by']} · updated {info['updated_at'][:19]}"
+                   + (f" · from {info['source']}" if info["source"] else ""))
+        st.json(brief.model_dump(mode="json"), expanded=False)
+
+
+def _offer_help(d: Desk) -> str:
+    try:
+        policy = d.policy
+    except CopydeskError as exc:
+        return f"the policy packs do not load: {exc}"
+    if policy is None:
+        return "id of a registered offer or claim"
+    ids = [o.id for o in policy.brand.offers] + [c.id for c in policy.brand.claims]
+    return "registered offers and claims: " + (", ".join(ids) or "none")
+
+
+def _form(d: Desk, briefs: list[Brief], actor: str) -> None:
+    source = st.selectbox("Start from", [NEW, *[b.id for b in briefs]], key="brief_form_source",
+                          help="pick a brief to edit it (saved as a new version)")
+    existing = next((b for b in briefs if b.id == source), None)
+    v: dict[str, Any] = forms.brief_to_form(existing) if existing else {}
+    k = f"bf-{source}-"
+    stages = [s.value for s in Stage]
+    channels = [c.value for c in Channel]
+    with st.form(f"brief_form_{source}"):
+        c1, c2 = st.columns(2)
+        values: dict[str, Any] = {
+            "id": c1.text_input("Id (slug)", v.get("id", ""), key=k + "id", disabled=existing is not None),
+            "title": c2.text_input("Title", v.get("title", ""), key=k + "title"),
+            "segment_name": c1.text_input("Segment name", v.get("segment_name", ""), key=k + "seg"),
+            "segment_description": c2.text_input("Segment description", v.get("segment_description", ""),
+                                                 key=k + "segd"),
+            "stage": c1.selectbox("Lifecycle stage", stages, stages.index(v.get("stage", "awareness")),
+                                  key=k + "stage"),
+            "channel": c2.selectbox("Channel", channels, channels.index(v.get("channel", "email")),
+                                    key=k + "channel"),
+            "goal": st.text_input("Goal", v.get("goal", ""), key=k + "goal"),
+            "key_message": st.text_area("Key message", v.get("key_message", ""), key=k + "key"),
+            "offer": c1.text_input("Offer (optional)", v.get("offer", ""), key=k + "offer", help=_offer_help(d)),
+            "tone_notes": c2.text_input("Tone notes", v.get("tone_notes", ""), key=k + "tone"),
+            "must_include": c1.text_area("Must include (one per line)", v.get("must_include", ""), key=k + "inc"),
+            "must_avoid": c2.text_area("Must avoid (one per line)", v.get("must_avoid", ""), key=k + "avoid"),
+            "personalization": c1.text_input("Personalization fields (comma-separated)",
+                                             v.get("personalization", ""), key=k + "pers",
+                                             help="contact fields the copy may use, e.g. first_name"),
+            "locale": c2.text_input("Locale", v.get("locale", "en-GB"), key=k + "locale"),
+            "variants": c1.number_input("Variants to draft", 1, 50, int(v.get("variants", 3)), key=k + "n"),
+        }
+        submitted = st.form_submit_button("Save brief", type="primary")
+    if submitted:
+        if existing is not None:
+            values["id"] = existing.id
+        try:
+            brief = forms.brief_from_form(values)
+            d.save_brief(brief, actor=actor, update=existing is not None)
+        except CopydeskError as exc:
+            st.error(str(exc))
+            return
+        session.flash(f"Brief {brief.id} saved.")
+        st.rerun()
+
+
+def page() -> None:
+    """Draw the Briefs page."""
+    user = session.require_user()
+    d = session.desk()
+    st.title("Briefs")
+    session.show_flashes()
+    briefs = d.list_briefs()
+    if session.allowed(user, "brief.write"):
+        list_tab, form_tab = st.tabs(["All briefs", "New or edit"])
+        with list_tab:
+            _list(d, briefs)
+        with form_tab:
+            _form(d, briefs, user.name)
+    else:
+        _list(d, briefs)
+        st.caption("Writing briefs needs the copywriter or admin role.")
+
+
+if __name__ == "__main__":
+    page()

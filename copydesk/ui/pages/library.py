@@ -1,0 +1,100 @@
+"""Library: full-text search and filters, variant history with provenance, retire,
+and downloads of the approved library (CSV / JSON)."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from copydesk.models import User, Variant
+from copydesk.services import Desk
+from copydesk.services.library import STATUS_FILTERS
+from copydesk.ui import queries, session, variant_view
+from copydesk.ui.filters import variant_rows
+from copydesk.ui.highlight import md_escape
+from copydesk.ui.provenance import history_rows, review_rows
+from copydesk.ui.widgets import page_picker
+from copydesk.vocab import Channel, Stage, Status
+
+PER_PAGE = 50
+EXPIRING_DAYS = 30
+SEARCH_LIMIT = 1000
+EXPORTS = {"csv": ("CSV", "text/csv"), "json": ("JSON", "application/json")}
+
+
+def _filters(d: Desk) -> queries.LibraryFilter:
+    c1, c2, c3, c4, c5 = st.columns([3, 1, 1, 1, 1])
+    text = c1.text_input("Search the text", key="lib_text", placeholder="e.g. waterproof boots")
+    status = c2.selectbox("Status", ["", *STATUS_FILTERS], key="lib_status")
+    stage = c3.selectbox("Stage", ["", *[s.value for s in Stage]], key="lib_stage")
+    channel = c4.selectbox("Channel", ["", *[c.value for c in Channel]], key="lib_channel")
+    segment = c5.selectbox("Segment", ["", *queries.distinct_segments(d.db)], key="lib_segment")
+    expiring = st.checkbox(f"Only approvals expiring within {EXPIRING_DAYS} days", key="lib_expiring")
+    return queries.LibraryFilter(text=text.strip(), status=status, stage=stage, channel=channel, segment=segment,
+                                 expiring_within_days=EXPIRING_DAYS if expiring else None)
+
+
+def _retire(d: Desk, vid: str, actor: str) -> None:
+    session.run_action(f"{vid} retired: it will not be sent or exported again.", d.retire, vid, actor=actor,
+                       reason=st.session_state.get(f"retire-{vid}-reason", ""))
+
+
+def _details(d: Desk, v: Variant, user: User) -> None:
+    st.markdown(variant_view.header(v) + f" · brief `{v.brief_id}` · {v.channel.value} · {v.stage.value} · "
+                f"{md_escape(v.segment)}")
+    variant_view.show_revision(v.current)
+    if v.approved_hash:
+        st.success(f"Approved revision {v.approved_revision} by {v.approved_by} on {v.approved_at:%Y-%m-%d %H:%M} · "
+                   f"review by {v.review_by} · approval hash `{v.approved_hash}`")
+    st.markdown("**History**")
+    st.dataframe(pd.DataFrame(history_rows(d.revisions(v.id))), hide_index=True, width="stretch")
+    reviews = review_rows(d.reviews(v.id))
+    if reviews:
+        st.markdown("**Reviews**")
+        st.dataframe(pd.DataFrame(reviews), hide_index=True, width="stretch")
+    if v.status == Status.APPROVED and session.allowed(user, "variant.retire"):
+        with st.form(f"retire-{v.id}"):
+            st.text_input("Why retire it?", key=f"retire-{v.id}-reason")
+            st.form_submit_button("Retire", on_click=_retire, args=(d, v.id, user.name))
+
+
+def _export(d: Desk, user: User) -> None:
+    st.subheader("Export the approved library")
+    st.caption("Only approved, unexpired, unretired revisions; every export is recorded in the audit log.")
+    cols = st.columns(len(EXPORTS) * 2)
+    for i, (fmt, (label, mime)) in enumerate(EXPORTS.items()):
+        key = f"export_{fmt}"
+        if cols[2 * i].button(f"Prepare {label} export", key=f"prepare_{fmt}"):
+            with session.errors_shown():
+                st.session_state[key] = d.export_text(fmt, actor=user.name)
+        if key in st.session_state:
+            cols[2 * i + 1].download_button(f"Download {label}", st.session_state[key],
+                                            file_name=f"copydesk-approved.{fmt}", mime=mime, key=f"download_{fmt}")
+
+
+def page() -> None:
+    """Draw the Library page."""
+    user = session.require_user()
+    d = session.desk()
+    st.title("Library")
+    session.show_flashes()
+    filt = _filters(d)
+    with session.errors_shown():
+        ids = [v.id for v in d.search(filt.text, limit=SEARCH_LIMIT)] if filt.text else None
+        total = queries.count_variants(d.db, filt, ids)
+        pg = page_picker(total, key="lib_page", size=PER_PAGE)
+        variants = d.list_variants(**filt.list_kwargs(), ids=ids, limit=pg.size, offset=pg.offset) if total else []
+        if ids is not None and len(ids) == SEARCH_LIMIT:
+            st.caption(f"Search shows the first {SEARCH_LIMIT} matches; add words to narrow it.")
+        if variants:
+            st.dataframe(pd.DataFrame(variant_rows(variants)), hide_index=True, width="stretch")
+            chosen = st.selectbox("Variant", [v.id for v in variants], key="lib_variant")
+            _details(d, next(v for v in variants if v.id == chosen), user)
+        else:
+            st.info("No variants match.")
+    if session.allowed(user, "library.export"):
+        _export(d, user)
+
+
+if __name__ == "__main__":
+    page()

@@ -1,0 +1,31 @@
+"""Sign in."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from copydesk.errors import CopydeskError
+from copydesk.ui import session
+
+
+def page() -> None:
+    """Draw the sign-in form."""
+    st.title("Sign in to copydesk")
+    session.show_flashes()
+    with st.form("sign_in"):
+        name = st.text_input("User name")
+        password = st.text_input("Password", type="password")
+        submitted = st.form_submit_button("Sign in", type="primary")
+    if submitted:
+        try:
+            session.sign_in(name, password)
+        except CopydeskError as exc:
+            st.error(str(exc))
+            return
+        st.rerun()
+    st.caption("Forgotten password? An admin can set a new one in Settings, or run "
+               "`copydesk user password NAME --as ADMIN`.")
+
+
+if __name__ == "__main__":
+    page()
