@@ -98,8 +98,8 @@ def cli(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch):  #
         if stdin is not None:
             monkeypatch.setattr(sys, "stdin", io.StringIO(stdin))
         # rich consoles bind to the streams at import; point them at the captured ones
-        monkeypatch.setattr(common.console, "file", sys.stdout)
-        monkeypatch.setattr(common.console_err, "file", sys.stderr)
+        monkeypatch.setattr(common.console, "_file", sys.stdout)
+        monkeypatch.setattr(common.console_err, "_file", sys.stderr)
         monkeypatch.setattr(common.console, "_width", 200)
         monkeypatch.setattr(common.console_err, "_width", 200)
         code = 0

@@ -14,7 +14,7 @@ import random
 import threading
 import time
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Any, TypeVar
+from typing import Any
 
 import openai
 
@@ -29,7 +29,6 @@ from copydesk.llm.client import (
 )
 from copydesk.llm.settings import LLMSettings, redact_url
 
-T = TypeVar("T")
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
 #: Local servers (Ollama, llama.cpp, LM Studio) accept any key; the SDK insists on one.
 PLACEHOLDER_KEY = "not-needed"
@@ -91,6 +90,7 @@ class OpenAIBackend(LLMClient):
         self._format: FormatMode | None = None  # learned by downgrading
         self._sync: openai.OpenAI | None = None
         self._async: openai.AsyncOpenAI | None = None
+        self._async_loop: asyncio.AbstractEventLoop | None = None
         #: Every backoff delay slept, in order (tests and the CLI summary read it).
         self.delays: list[float] = []
 
@@ -126,6 +126,11 @@ class OpenAIBackend(LLMClient):
         return self._sync
 
     def _async_client(self) -> openai.AsyncOpenAI:
+        # An async client's connection pool belongs to one event loop; each
+        # ``asyncio.run`` (one per generation run) gets its own client.
+        loop = asyncio.get_running_loop()
+        if self._async_loop is not loop:
+            self._async, self._async_loop = None, loop
         if self._async is None:
             try:
                 if self.endpoint_kind == "azure":

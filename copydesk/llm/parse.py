@@ -2,7 +2,8 @@
 
 Two readers: JSON (first object in the reply, code fences tolerated) and a labelled
 text format (``SUBJECT: ...`` lines, multi-line values, markdown decoration
-tolerated) for small models that write labels more reliably than JSON. Whatever was
+tolerated; prose without labels as a last resort) for small models that write
+labels more reliably than JSON. Whatever was
 asked for, both are tried; the error of the preferred one is what the re-ask quotes.
 """
 
@@ -15,7 +16,7 @@ from typing import Any, Literal
 from pydantic import ValidationError
 
 from copydesk.llm.schemas import Draft, draft_model, output_keys
-from copydesk.vocab import Channel
+from copydesk.vocab import CHANNEL_FIELDS, REQUIRED_FIELDS, Channel
 
 Style = Literal["json", "labelled"]
 
@@ -29,7 +30,15 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
     "description": ("ad description",),
     "body": ("body copy", "email body", "message body"),
     "title": ("push title", "notification title"),
-    "rationale": ("reason", "why", "reasoning"),
+    "rationale": ("reason", "reasoning"),
+}
+
+
+#: One-line fields: lines after them belong to the channel's main text, if unlabelled.
+SHORT_FIELDS = frozenset({"subject", "preheader", "cta", "title", "headline", "rationale"})
+MAIN_FIELD: dict[Channel, str] = {
+    Channel.EMAIL: "body", Channel.SMS: "text", Channel.PUSH: "body", Channel.WEB: "body",
+    Channel.AD: "description",
 }
 
 
@@ -75,7 +84,7 @@ def _label_pattern(channel: Channel | str) -> tuple[re.Pattern[str], dict[str, s
             names[alias] = key
     alternation = "|".join(re.escape(n) for n in sorted(names, key=len, reverse=True))
     pattern = re.compile(
-        rf"^[\s>#*_\-\d.)]*(?P<label>{alternation})[\s*_]*(?:\([^)]*\))?[\s*_]*[:\-–]\s*(?P<rest>.*)$",
+        rf"^[\s>#*_\-\d.)]*(?P<label>{alternation})[\s*_]*(?:\([^)]*\))?[\s*_]*:\s*(?P<rest>.*)$",
         re.IGNORECASE,
     )
     return pattern, names
@@ -89,10 +98,15 @@ def _clean(value: str) -> str:
 
 
 def parse_labelled(text: str, channel: Channel | str) -> dict[str, str]:
-    """Read ``LABEL: value`` lines; a value runs until the next label. Text before the
-    first label is ignored; a repeated label ends the read (the model began a second draft)."""
+    """Read ``LABEL: value`` lines. A long field's value runs until the next label; a
+    short one (subject, title...) is one line, and unlabelled lines after it are the main
+    text when that has no label. A repeated label ends the read (the model began a second
+    draft). Prose before the first label fills required fields the labels left out."""
     pattern, names = _label_pattern(channel)
     found: dict[str, list[str]] = {}
+    preamble: list[str] = []
+    overflow: list[str] = []
+    main = MAIN_FIELD[Channel(channel)]
     current: str | None = None
     for line in _strip_fences(text).splitlines():
         match = pattern.match(line)
@@ -102,9 +116,42 @@ def parse_labelled(text: str, channel: Channel | str) -> dict[str, str]:
                 break
             found[key] = [match.group("rest")]
             current = key
-        elif current is not None:
+        elif current is not None and current not in SHORT_FIELDS:
             found[current].append(line)
-    return {key: _clean("\n".join(lines)) for key, lines in found.items()}
+        elif current is not None and main not in found:
+            overflow.append(line)  # a short field is one line; what follows is the main text
+        elif current is None:
+            preamble.append(line)
+    data = {key: _clean("\n".join(lines)) for key, lines in found.items()}
+    if not data.get(main) and "".join(overflow).strip():
+        data[main] = _clean("\n".join(overflow))
+    if data and any(not data.get(f) for f in REQUIRED_FIELDS[Channel(channel)]):
+        for key, value in parse_unlabelled("\n".join(preamble), channel).items():
+            data.setdefault(key, value)
+            if not data[key]:
+                data[key] = value
+    return data
+
+
+def parse_unlabelled(text: str, channel: Channel | str) -> dict[str, str]:
+    """Last resort for prose without labels: a one-field channel takes the whole text;
+    otherwise a short first line is the headline-like field and the rest the body."""
+    fields = CHANNEL_FIELDS[Channel(channel)]
+    lines = [ln.strip() for ln in _strip_fences(text).strip().splitlines()]
+    lines = [ln for ln in lines if ln]
+    if not lines:
+        return {}
+    if len(fields) == 1:
+        return {fields[0]: _clean("\n".join(lines))}
+    head, rest = _clean(lines[0]), "\n".join(lines[1:]).strip()
+    if len(head) > 120:  # one long paragraph: its first sentence is the head
+        sentence = re.match(r"(.{10,120}?[.!?])\s+(.+)", lines[0], re.DOTALL)
+        if sentence is None:
+            return {}
+        head, rest = sentence.group(1), (sentence.group(2) + "\n" + rest).strip()
+    if not rest:
+        return {}
+    return {fields[0]: head, MAIN_FIELD[Channel(channel)]: rest}
 
 
 def _validation_message(exc: ValidationError) -> str:
@@ -143,7 +190,7 @@ def parse_reply(text: str, channel: Channel | str, *, prefer: Style = "json") ->
             if style == "json":
                 data: dict[str, Any] = extract_json(text)
             else:
-                data = parse_labelled(text, channel)
+                data = parse_labelled(text, channel) or parse_unlabelled(text, channel)
                 if not data:
                     raise OutputInvalid(
                         "no labelled fields found; start each field on its own line as "

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import re
 from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -11,24 +12,38 @@ from copydesk.llm.client import ResponseSchema
 from copydesk.vocab import CHANNEL_FIELDS, REQUIRED_FIELDS, Channel
 
 RATIONALE_MAX = 400
+_WORD = re.compile(r"[^\W\d_]{2,}")
 
 
 class Draft(BaseModel):
-    """Base of the channel drafts: message fields plus a short ``rationale``."""
+    """Base of the channel drafts: message fields plus a short ``rationale``.
+
+    Locally, optional fields (``preheader``, ``cta``, ``rationale``) may be missing;
+    the schema sent to the endpoint still requires every key (strict mode)."""
 
     model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
     channel: ClassVar[Channel]
 
-    rationale: str = Field(description="one sentence: why this angle fits the brief")
+    rationale: str = Field(default="", description="one sentence: why this angle fits the brief")
 
     @model_validator(mode="after")
     def _filled(self) -> Draft:
         empty = [f for f in REQUIRED_FIELDS[self.channel] if not getattr(self, f)]
         if empty:
             raise ValueError(f"required field(s) empty: {', '.join(empty)}")
-        if len(self.rationale) > RATIONALE_MAX:
-            raise ValueError(f"rationale is {len(self.rationale)} characters; keep it under "
-                             f"{RATIONALE_MAX} (one sentence)")
+        wordless = [f for f in CHANNEL_FIELDS[self.channel]
+                    if getattr(self, f) and not _WORD.search(getattr(self, f))]
+        echoed = [f for f in CHANNEL_FIELDS[self.channel]
+                  if getattr(self, f).lower().removeprefix("the ").strip(" .")
+                  == (type(self).model_fields[f].description or "").lower()]
+        if echoed:
+            raise ValueError(f"field(s) repeat the instruction instead of copy: "
+                             f"{', '.join(echoed)}; write the actual text")
+        if wordless:
+            raise ValueError(f"field(s) with no words, only a placeholder: {', '.join(wordless)}; "
+                             "write the actual text")
+        if len(self.rationale) > RATIONALE_MAX:  # a note for the reviewer, not copy
+            self.rationale = self.rationale[: RATIONALE_MAX - 1] + "…"
         return self
 
     def fields(self) -> dict[str, str]:
@@ -39,9 +54,9 @@ class Draft(BaseModel):
 class EmailDraft(Draft):
     channel: ClassVar[Channel] = Channel.EMAIL
     subject: str = Field(description="subject line")
-    preheader: str = Field(description="preview text shown after the subject")
+    preheader: str = Field(default="", description="preview text shown after the subject")
     body: str = Field(description="email body")
-    cta: str = Field(description="call-to-action button text")
+    cta: str = Field(default="", description="call-to-action button text")
 
 
 class SmsDraft(Draft):
@@ -59,7 +74,7 @@ class WebDraft(Draft):
     channel: ClassVar[Channel] = Channel.WEB
     headline: str = Field(description="page headline")
     body: str = Field(description="body copy")
-    cta: str = Field(description="call-to-action text")
+    cta: str = Field(default="", description="call-to-action text")
 
 
 class AdDraft(Draft):

@@ -10,8 +10,8 @@ environment, or name the variable that holds it with ``api_key_env``.
 from __future__ import annotations
 
 import os
-from contextvars import ContextVar
 from collections.abc import Mapping
+from contextvars import ContextVar
 from typing import Any, Literal
 from urllib.parse import urlsplit, urlunsplit
 

@@ -76,7 +76,8 @@ def step_text(step: TraceStep) -> str:
         if step.note:
             text += f" ({step.note})"
     elif step.stage == "holdout":
-        text = f"bucket {step.actual} < share {step.expected}: {step.note}"
+        sign = "<" if step.result else "≥"
+        text = f"bucket {step.actual} {sign} share {step.expected}: {step.note}"
     elif step.stage == "split":
         text = f"chose {step.actual} from {show_value(step.expected)} ({step.note})"
     else:

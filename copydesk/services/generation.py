@@ -6,12 +6,13 @@ The CLI (``copydesk generate``) and the app's Generate page both call
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from copydesk.errors import NotFoundError, UsageError
+from copydesk.errors import InputError, NotFoundError, UsageError
 from copydesk.llm.client import LLMClient, Usage
 from copydesk.llm.generate import DraftOutcome, GenerationOptions, Generator
 from copydesk.llm.policy import EmptyPolicy, GuardrailPolicy
@@ -98,7 +99,7 @@ def generate_for_brief(
         settings = load_settings(config.llm, source=str(workspace.config_path))
         options = GenerationOptions.from_settings(settings, redact_pii=redact_pii)
     elif redact_pii and not options.redact_pii:
-        options = GenerationOptions(**{**options.__dict__, "redact_pii": True})
+        options = dataclasses.replace(options, redact_pii=True)
     generator = Generator(
         client, PromptLibrary(workspace.prompts_dir), policy or EmptyPolicy(), options,
         brand=config.brand,
@@ -111,10 +112,14 @@ def generate_for_brief(
     def save(outcome: DraftOutcome) -> None:
         record = DraftRecord(outcome)
         if outcome.fields is not None:
-            record.variant = desk.add_variant(
-                brief.id, outcome.fields, actor=actor, provenance=outcome.provenance,
-                findings=outcome.findings,
-            )
+            try:
+                record.variant = desk.add_variant(
+                    brief.id, outcome.fields, actor=actor, provenance=outcome.provenance,
+                    findings=outcome.findings,
+                )
+            except InputError as exc:  # this draft only; the run goes on
+                outcome.status = "failed"
+                outcome.error = f"draft not saved: {exc}"
         report.records.append(record)
         if on_progress is not None:
             on_progress(len(report.records), n, record)

@@ -1,0 +1,155 @@
+"""``copydesk generate`` and ``copydesk llm check``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import typer
+from rich.markup import escape
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from copydesk.cli.common import ACT_AS_HELP, console, console_err, workspace
+from copydesk.errors import LLMError
+from copydesk.llm.client import LLMClient
+from copydesk.llm.factory import make_client
+from copydesk.llm.prompts import PromptLibrary
+from copydesk.llm.settings import EMBEDDED_LABEL, LLMSettings, load_settings
+from copydesk.workspace import Workspace
+
+llm_app = typer.Typer(help="The LLM endpoint: which one is configured, and whether it answers.",
+                      no_args_is_help=True)
+
+STATUS_STYLE = {"ok": "green", "blocked": "bold red", "failed": "red", "skipped": "dim"}
+
+
+def _settings(ws: Workspace, **flags: Any) -> LLMSettings:
+    return load_settings(ws.config().llm, overrides=flags, source=str(ws.config_path))
+
+
+def _describe(client: LLMClient) -> str:
+    info = client.describe()
+    if client.endpoint_kind == "embedded":
+        return f"{EMBEDDED_LABEL}: in process, no network, low quality"
+    return f"{info['model']} via {info['endpoint_kind']} at {info['base_url']}"
+
+
+def generate(
+    brief_id: str = typer.Argument(..., help="Id of a stored brief (see 'copydesk brief list')."),
+    as_: str = typer.Option(..., "--as", help=ACT_AS_HELP),
+    n: int = typer.Option(None, "-n", "--variants", help="How many variants (default: the brief's)."),
+    model: str = typer.Option(None, "--model", help="Model name; with no endpoint set, the OpenAI API."),
+    base_url: str = typer.Option(None, "--base-url", help="OpenAI-compatible endpoint, e.g. http://127.0.0.1:11434/v1."),
+    api_key_env: str = typer.Option(None, "--api-key-env", help="Environment variable holding the API key."),
+    concurrency: int = typer.Option(None, "--concurrency", min=1, max=64, help="Requests in flight at once."),
+    redact_pii: bool = typer.Option(
+        False, "--redact-pii", help="Send a redacted brief instead of refusing one with PII."
+    ),
+) -> None:
+    """Draft variants for a brief with the LLM; each is checked by the guardrails,
+    repaired when blocked, and saved as a draft the moment it is ready."""
+    from copydesk.llm.generate import GenerationOptions
+    from copydesk.services import Desk
+    from copydesk.services.generation import DraftRecord, generate_for_brief
+
+    ws = workspace()
+    settings = _settings(ws, model=model, base_url=base_url, api_key_env=api_key_env,
+                         max_concurrency=concurrency)
+    desk = Desk.open(ws)
+    try:
+        brief = desk.get_brief(brief_id)
+        count = n or brief.variants
+        client = make_client(settings)
+        console.print(f"Generating {count} {brief.channel.value} variant(s) for "
+                      f"[bold]{escape(brief.id)}[/] with {escape(_describe(client))}")
+        options = GenerationOptions.from_settings(settings, redact_pii=redact_pii)
+        with Progress(
+            TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+            TimeElapsedColumn(), console=console_err, transient=True,
+        ) as progress:
+            task = progress.add_task("drafting", total=count)
+
+            def on_progress(done: int, total: int, record: DraftRecord) -> None:
+                progress.update(task, completed=done)
+
+            try:
+                report = generate_for_brief(
+                    desk, brief.id, actor=as_, n=count, client=client, policy=desk.policy,
+                    on_progress=on_progress, options=options,
+                )
+            except KeyboardInterrupt:
+                progress.stop()
+                console_err.print("interrupted: the variants saved so far are kept "
+                                  "(see 'copydesk variant list')")
+                raise typer.Exit(130) from None
+        client.close()
+    finally:
+        desk.close()
+    _print_report(report, client)
+    if not report.variants:
+        first = report.aborted or next((o.error for o in report.failures if o.error), "")
+        raise LLMError(f"no variants created: {first}")
+
+
+def _print_report(report: Any, client: LLMClient) -> None:
+    if report.redacted:
+        console.print(f"[yellow]PII redacted from the brief before sending:[/] "
+                      f"{len(report.redacted)} span(s)")
+    table = Table(title=f"{report.brief_id}: {len(report.variants)} of {report.requested} "
+                        f"variant(s) created")
+    for col in ("#", "variant", "guardrails", "attempts", "repairs", "tokens", "time"):
+        table.add_column(col, justify="right" if col in ("#", "attempts", "repairs", "tokens",
+                                                         "time") else "left")
+    for record in sorted(report.records, key=lambda r: r.outcome.index):
+        o = record.outcome
+        if record.variant is not None:
+            blocks = len(o.blocks)
+            warns = len(o.findings) - blocks
+            status = "blocked" if blocks else "ok"
+            detail = (f"{blocks} block, {warns} warn/info" if blocks
+                      else f"{warns} warn/info" if warns else "clean")
+            guard = f"[{STATUS_STYLE[status]}]{status}[/] ({detail})"
+        else:
+            guard = f"[{STATUS_STYLE[o.status]}]{o.status}[/]: {escape(o.error or '')}"
+        table.add_row(str(o.index), record.variant.id if record.variant else "-", guard,
+                      str(o.attempts), str(o.repair_rounds), str(o.usage.total_tokens),
+                      f"{o.latency:.1f}s")
+    console.print(table)
+    model = EMBEDDED_LABEL if client.endpoint_kind == "embedded" else client.label
+    console.print(f"model: {escape(model)} · tokens: {report.usage.total_tokens} · "
+                  f"wall time: {report.elapsed:.1f}s")
+    if report.aborted:
+        console_err.print(f"[bold red]stopped early:[/] {escape(report.aborted)}")
+
+
+@llm_app.command("check")
+def check(
+    model: str = typer.Option(None, "--model", help="Model name to check."),
+    base_url: str = typer.Option(None, "--base-url", help="Endpoint to check."),
+    api_key_env: str = typer.Option(None, "--api-key-env", help="Environment variable holding the API key."),
+) -> None:
+    """Show the configured endpoint and model, and make a one-token round trip."""
+    ws = workspace()
+    settings = _settings(ws, model=model, base_url=base_url, api_key_env=api_key_env)
+    client = make_client(settings)
+    info = client.describe()
+    console.print(f"endpoint kind: {info['endpoint_kind']}")
+    console.print(f"base_url:      {info.get('base_url') or '(in process)'}")
+    console.print(f"model:         {escape(str(info['model']))}")
+    if client.endpoint_kind == "embedded":
+        console.print(f"label:         {EMBEDDED_LABEL}")
+    prompt = PromptLibrary(ws.prompts_dir).render("llm-check")
+    completion = client.chat([{"role": "user", "content": prompt.text}], max_tokens=1,
+                             temperature=0.0)
+    client.close()
+    answer = completion.text.strip()
+    answer = answer if len(answer) <= 40 else answer[:39] + "…"
+    console.print(f"[green]ok[/]: answered {escape(repr(answer))} in "
+                  f"{completion.latency:.2f}s ({completion.usage.total_tokens} tokens, "
+                  f"model {escape(completion.model)})")
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``generate`` and the ``llm`` group to the root command."""
+    app.command("generate")(generate)
+    app.add_typer(llm_app, name="llm")

@@ -1,0 +1,89 @@
+"""Generation with the sample brand's real guardrail policy: the fake server for the
+repair loop, and the embedded model end to end (slow)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from copydesk.errors import PrivacyError
+from copydesk.llm.embedded import EmbeddedBackend
+from copydesk.llm.generate import GenerationOptions
+from copydesk.llm.settings import EMBEDDED_LABEL, load_settings
+from copydesk.services import Desk
+from copydesk.services.generation import generate_for_brief
+from copydesk.workspace import Workspace
+from tests.conftest import add_team
+from tests.fake_openai import FakeOpenAI, Reply
+
+
+@pytest.fixture
+def sample_desk(sample_ws: Workspace) -> Iterator[Desk]:
+    desk = Desk.open(sample_ws)
+    add_team(desk)
+    for path in sorted(sample_ws.briefs_dir.glob("*.yaml")):
+        desk.add_brief_file(path, actor="ana")
+    yield desk
+    desk.close()
+
+
+def test_invented_percentage_is_repaired_with_the_sample_policy(
+    sample_desk: Desk, fake_openai: FakeOpenAI, make_backend: Any
+) -> None:
+    fake_openai.enqueue(
+        Reply.draft(subject="Save 20% on boot care today", body="Care for your boots."),
+        Reply.draft(subject="Keep your boots comfortable", body="Care for your boots after "
+                    "each walk with the Boot Care Kit."),
+    )
+    report = generate_for_brief(sample_desk, "boots-onboarding", actor="ana", n=1,
+                                client=make_backend(), policy=sample_desk.policy,
+                                options=GenerationOptions(concurrency=1))
+    first, second = fake_openai.chat_requests()
+    assert "20%" in second.messages[-1]["content"]
+    assert "grounding" not in {f.category.value for f in report.variants[0].current.findings}
+    assert report.variants[0].current.provenance["blocks_first_draft"] >= 1
+
+
+def test_sample_policy_refuses_brief_pii(
+    sample_desk: Desk, fake_openai: FakeOpenAI, make_backend: Any
+) -> None:
+    brief = sample_desk.get_brief("boots-onboarding").model_copy(
+        update={"id": "pii-brief", "goal": "Win back jane@example.com"})
+    sample_desk.save_brief(brief, actor="ana")
+    with pytest.raises(PrivacyError, match="goal"):
+        generate_for_brief(sample_desk, "pii-brief", actor="ana", n=1, client=make_backend(),
+                           policy=sample_desk.policy)
+    assert fake_openai.requests == []
+
+
+@pytest.mark.slow
+def test_embedded_model_drafts_are_parsed_checked_and_stored(sample_desk: Desk) -> None:
+    settings = load_settings({}, overrides={"seed": 3, "max_tokens": 220, "reask_attempts": 3,
+                                            "repair_rounds": 1})
+    client = EmbeddedBackend(settings)
+    checked: list[int] = []
+    policy = sample_desk.policy
+
+    class Counting:
+        def check(self, channel: Any, fields: Any, *, brief: Any = None) -> Any:
+            checked.append(1)
+            return policy.check(channel, fields, brief=brief)
+
+        def check_brief(self, brief: Any) -> Any:
+            return policy.check_brief(brief)
+
+    report = generate_for_brief(
+        sample_desk, "sms-active-restock", actor="ana", n=2, client=client, policy=Counting(),
+        options=GenerationOptions.from_settings(settings),
+    )
+    assert report.model_label == EMBEDDED_LABEL
+    assert len(report.variants) == 2, [o.error for o in report.failures]
+    assert len(checked) >= 2
+    for variant in report.variants:
+        stored = sample_desk.get_variant(variant.id)
+        assert stored.current.content.fields["text"]
+        assert stored.current.provenance["endpoint_kind"] == "embedded"
+        assert stored.current.provenance["model_label"] == EMBEDDED_LABEL
+        assert stored.current.provenance["parameters"]["output_style"] == "labelled"
