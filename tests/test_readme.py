@@ -15,7 +15,7 @@ README = (ROOT / "README.md").read_text(encoding="utf-8")
 
 def _quickstart_commands() -> list[str]:
     section = README.split("## Quickstart", 1)[1].split("\n## ", 1)[0]
-    return re.findall(r"```bash\n(.+?)\n```", section, flags=re.S)
+    return [c.strip() for c in re.findall(r"```bash\n\s*(.+?)\n\s*```", section, flags=re.S)]
 
 
 def test_quickstart_has_exactly_two_commands_and_ci_runs_the_second_verbatim():

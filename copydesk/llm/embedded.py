@@ -9,6 +9,7 @@ offline demo model, and the guardrails and repair loop are what keep it honest.
 
 from __future__ import annotations
 
+import atexit
 import importlib.metadata
 import os
 import threading
@@ -35,6 +36,20 @@ REPEAT_PENALTY = 1.15
 
 _load_lock = threading.Lock()
 _models: dict[tuple[str, int, int], Any] = {}
+
+
+def _close_models() -> None:
+    """Free loaded models before interpreter shutdown tears down llama.cpp's bindings
+    (otherwise its finalizer fails noisily at exit)."""
+    with _load_lock:
+        for llama in _models.values():
+            close = getattr(llama, "close", None)
+            if callable(close):
+                close()
+        _models.clear()
+
+
+atexit.register(_close_models)
 
 
 def model_path() -> Path:
