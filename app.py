@@ -1,4 +1,4 @@
-"""copydesk: the Streamlit app. Run with ``streamlit run app.py`` (see docs/app.md).
+"""copydesk: the Streamlit app. Run with ``streamlit run app.py`` (see README, "The app").
 
 Page config and navigation only; the pages live in ``copydesk/ui/pages/``.
 """

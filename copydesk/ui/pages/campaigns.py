@@ -40,7 +40,7 @@ def _editor(ws: Workspace) -> tuple[str, str, bool]:
     choice = st.selectbox("Campaign file", [*names, NEW], key="camp_file")
     path = ws.campaigns_dir / choice if choice != NEW else None
     original = path.read_text(encoding="utf-8") if path is not None else NEW_TEMPLATE
-    text = st.text_area("YAML (see docs/campaigns.md)", original, height=360, key=f"camp_text_{choice}")
+    text = st.text_area("YAML (see README, "Campaigns and rendering")", original, height=360, key=f"camp_text_{choice}")
     return text, (str(path) if path is not None else "new campaign"), text != original or path is None
 
 
