@@ -204,7 +204,20 @@ class _Run:
         )
 
     def _vars(self) -> dict[str, Any]:
-        return {"channel": self.channel.value, "fields": self.fields, "style": self.style}
+        return {"channel": self.channel.value, "fields": self.fields, "style": self.style,
+                "offer_text": self._offer_text()}
+
+    def _offer_text(self) -> str:
+        """The registered offer's wording (the brief names it by id), so the model
+        states the real terms instead of guessing them from an id."""
+        lookup = getattr(self.gen.policy, "offer", None)
+        if not self.brief.offer or not callable(lookup):
+            return ""
+        offer = lookup(self.brief.offer)
+        if offer is None:
+            return ""
+        terms = getattr(offer, "terms", "")
+        return f"{offer.text} ({terms})" if terms else str(offer.text)
 
     async def all(self) -> list[DraftOutcome]:
         outcomes = await asyncio.gather(*(self._variant(i) for i in range(1, self.n + 1)))

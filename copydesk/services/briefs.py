@@ -63,7 +63,16 @@ class BriefsMixin:
     def save_brief(
         self, brief: Brief, *, actor: str, source: str = "", update: bool = False
     ) -> Brief:
-        """Add a new brief, or (``update=True``) replace an existing one as a new version."""
+        """Add a new brief, or (``update=True``) replace an existing one as a new version.
+        Its offer must be one the brand pack registers."""
+        policy = getattr(self, "policy", None)
+        lookup = getattr(policy, "offer", None)
+        if brief.offer and callable(lookup) and lookup(brief.offer) is None:
+            known = ", ".join(o.id for o in getattr(policy, "offers", [])) or "none"
+            raise InputError(
+                f"offer '{brief.offer}' is not registered in the brand pack (registered: {known})",
+                source=source or None, field="offer",
+            )
         with write_transaction(self.db):
             require(self.actor(actor), "brief.write")
             existing = self.db.execute(

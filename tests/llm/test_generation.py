@@ -68,7 +68,7 @@ def test_success_stores_variants_with_provenance(
     assert stored.current.content.fields["subject"] == "Ready for wet hills"
     prov = stored.current.provenance
     user_prompts = {r.messages[1]["content"] for r in sent}
-    assert prov["prompt"]["id"] == "generate-variant" and prov["prompt"]["version"] == 1
+    assert prov["prompt"]["id"] == "generate-variant" and prov["prompt"]["version"] == 2
     assert any(sha256_text(text) == prov["prompt"]["sha256"] for text in user_prompts)
     assert prov["system_prompt"]["sha256"] == sha256_text(sent[0].messages[0]["content"])
     assert prov["model"] == "fake-model" and prov["endpoint_kind"] == "openai"

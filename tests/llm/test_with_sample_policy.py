@@ -87,3 +87,24 @@ def test_embedded_model_drafts_are_parsed_checked_and_stored(sample_desk: Desk) 
         assert stored.current.provenance["endpoint_kind"] == "embedded"
         assert stored.current.provenance["model_label"] == EMBEDDED_LABEL
         assert stored.current.provenance["parameters"]["output_style"] == "labelled"
+
+
+def test_prompt_carries_the_registered_offer_wording(
+    sample_desk: Desk, fake_openai: FakeOpenAI, make_backend: Any
+) -> None:
+    fake_openai.enqueue(Reply.draft(subject="Spring walks start here",
+                                    body="The Summit Trail Boots are 15% off until 30 April 2027."))
+    generate_for_brief(sample_desk, "spring-generic", actor="ana", n=1, client=make_backend(),
+                       policy=sample_desk.policy, options=GenerationOptions(concurrency=1))
+    [request] = fake_openai.chat_requests()
+    prompt = request.messages[-1]["content"]
+    assert "15% off Summit Trail Boots until 30 April 2027" in prompt
+    assert "spring-boots-15" not in prompt
+
+
+def test_brief_naming_an_unregistered_offer_is_refused(sample_desk: Desk) -> None:
+    from copydesk.errors import InputError
+
+    brief = sample_desk.get_brief("spring-generic").model_copy(update={"id": "bogus", "offer": "half-price"})
+    with pytest.raises(InputError, match="offer 'half-price' is not registered"):
+        sample_desk.save_brief(brief, actor="ana")

@@ -99,7 +99,6 @@ def test_report_refuses_opens_and_unknown_things(cli, library: Path) -> None:  #
 def test_through_the_workspace_library(cli, bare_ws: Workspace, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     """No patching: the commands open the workspace's library through the service layer."""
     from copydesk.services.desk import Desk
-
     from tests.conftest import add_team
 
     desk = Desk.open(bare_ws)

@@ -40,7 +40,8 @@ def _editor(ws: Workspace) -> tuple[str, str, bool]:
     choice = st.selectbox("Campaign file", [*names, NEW], key="camp_file")
     path = ws.campaigns_dir / choice if choice != NEW else None
     original = path.read_text(encoding="utf-8") if path is not None else NEW_TEMPLATE
-    text = st.text_area("YAML (see README, "Campaigns and rendering")", original, height=360, key=f"camp_text_{choice}")
+    label = "YAML (format: README, 'Campaigns and rendering')"
+    text = st.text_area(label, original, height=360, key=f"camp_text_{choice}")
     return text, (str(path) if path is not None else "new campaign"), text != original or path is None
 
 
