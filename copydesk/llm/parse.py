@@ -90,8 +90,13 @@ def _label_pattern(channel: Channel | str) -> tuple[re.Pattern[str], dict[str, s
     return pattern, names
 
 
+_ECHOED_HINT = re.compile(r"^\([^()]{1,80}\)\s*[:,.\-–—]?\s*")
+
+
 def _clean(value: str) -> str:
     value = value.strip().strip("*_").strip()
+    # small models echo the prompt's "(field description)" hint before the text
+    value = _ECHOED_HINT.sub("", value, count=1).strip()
     if len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'":
         value = value[1:-1].strip()
     return value

@@ -120,6 +120,11 @@ def generate_for_brief(
             except InputError as exc:  # this draft only; the run goes on
                 outcome.status = "failed"
                 outcome.error = f"draft not saved: {exc}"
+        if record.variant is None:
+            desk.record_generation_failure(
+                brief.id, actor=actor, error=outcome.error or outcome.status,
+                provenance=outcome.provenance, last_output=outcome.last_output,
+            )
         report.records.append(record)
         if on_progress is not None:
             on_progress(len(report.records), n, record)

@@ -250,3 +250,18 @@ class VariantsMixin:
                       "approval_withdrawn": withdrawn},
             )
         return self.get_variant(variant_id)
+
+    def record_generation_failure(
+        self, brief_id: str, *, actor: str, error: str, provenance: dict[str, Any] | None = None,
+        last_output: str | None = None,
+    ) -> None:
+        """Audit a draft the model never got right (after every re-ask), so failed
+        generations are on record, not just on screen."""
+        prov = provenance or {}
+        with write_transaction(self.db):
+            audit.append(
+                self.db, actor=actor, action="generation.failed", entity="brief", entity_id=brief_id,
+                data={"error": error[:500], "model": prov.get("model"), "endpoint_kind": prov.get("endpoint_kind"),
+                      "attempts": prov.get("attempts"), "prompt": prov.get("prompt"),
+                      "last_output": (last_output or "")[:1000]},
+            )

@@ -123,6 +123,11 @@ def test_failure_after_all_reasks_is_reported_not_dropped(
     assert failure.last_output == "Sorry, I cannot help with that."
     assert len(fake_openai.chat_requests()) == 4
     assert gen_desk.list_variants(brief_id=BRIEF) == []
+    events = gen_desk.audit_log(action="generation.failed")
+    assert len(events) == 2 and events[0].entity_id == BRIEF and events[0].actor == "ana"
+    assert "no valid output" in events[0].data["error"]
+    assert events[0].data["last_output"] == "Sorry, I cannot help with that."
+    assert gen_desk.verify_audit()[0]
 
 
 def test_block_finding_is_sent_back_and_repaired(

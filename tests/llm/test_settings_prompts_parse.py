@@ -136,3 +136,12 @@ def test_short_field_then_prose_makes_the_prose_the_body() -> None:
     sms = parse_reply("Back in stock: the Trailhead Daypack.\n\nRATIONALE: timely", "sms",
                       prefer="labelled")
     assert sms.fields() == {"text": "Back in stock: the Trailhead Daypack."}
+
+
+def test_labelled_reply_drops_echoed_field_hints() -> None:
+    from copydesk.llm.parse import parse_labelled
+
+    text = ("SUBJECT: (subject line) Boots for spring\nPREHEADER: (preview text shown after the subject line).\n"
+            "BODY: (email body), A few minutes of care.\nCTA: Shop (online)")
+    assert parse_labelled(text, "email") == {
+        "subject": "Boots for spring", "preheader": "", "body": "A few minutes of care.", "cta": "Shop (online)"}
