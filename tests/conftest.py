@@ -67,13 +67,19 @@ def add_team(desk: Desk) -> None:
     desk.add_user("cy", [Role.COPYWRITER, Role.REVIEWER], PASSWORD, actor="admin")
 
 
+def open_team_desk(ws: Workspace) -> Desk:
+    """The workspace's library with the team of :func:`add_team` and its briefs loaded."""
+    d = Desk.open(ws)
+    add_team(d)
+    for path in sorted(ws.briefs_dir.glob("*.yaml")):
+        d.add_brief_file(path, actor="ana")
+    return d
+
+
 @pytest.fixture
 def desk(bare_ws: Workspace) -> Iterator[Desk]:
     """A library with a team and the sample briefs, no guardrail policy."""
-    d = Desk.open(bare_ws)
-    add_team(d)
-    for path in sorted(bare_ws.briefs_dir.glob("*.yaml")):
-        d.add_brief_file(path, actor="ana")
+    d = open_team_desk(bare_ws)
     yield d
     d.close()
 

@@ -11,7 +11,7 @@ from streamlit.testing.v1 import AppTest
 from copydesk.services import Desk
 from copydesk.ui.session import USER_KEY
 from copydesk.workspace import Workspace
-from tests.conftest import add_team
+from tests.conftest import open_team_desk
 from tests.fake_openai import FakeOpenAI
 
 REPO = Path(__file__).resolve().parents[2]
@@ -32,10 +32,7 @@ def app_ws(sample_ws: Workspace, monkeypatch: pytest.MonkeyPatch) -> Workspace:
 @pytest.fixture
 def team_desk(app_ws: Workspace) -> Iterator[Desk]:
     """The app workspace's library with the team of ``add_team`` and the sample briefs."""
-    d = Desk.open(app_ws)
-    add_team(d)
-    for path in sorted(app_ws.briefs_dir.glob("*.yaml")):
-        d.add_brief_file(path, actor="ana")
+    d = open_team_desk(app_ws)
     yield d
     d.close()
 

@@ -15,16 +15,13 @@ from copydesk.llm.settings import EMBEDDED_LABEL, load_settings
 from copydesk.services import Desk
 from copydesk.services.generation import generate_for_brief
 from copydesk.workspace import Workspace
-from tests.conftest import add_team
+from tests.conftest import open_team_desk
 from tests.fake_openai import FakeOpenAI, Reply
 
 
 @pytest.fixture
 def sample_desk(sample_ws: Workspace) -> Iterator[Desk]:
-    desk = Desk.open(sample_ws)
-    add_team(desk)
-    for path in sorted(sample_ws.briefs_dir.glob("*.yaml")):
-        desk.add_brief_file(path, actor="ana")
+    desk = open_team_desk(sample_ws)
     yield desk
     desk.close()
 
