@@ -5,12 +5,19 @@ from __future__ import annotations
 
 import os
 import shutil
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 os.environ.setdefault("TLDEXTRACT_PUBLIC_SUFFIX_LIST_URLS", "")
+
+# Tests chdir into tmp folders; spawned worker processes re-import __main__ by path,
+# so a relative path (".venv/bin/pytest") must be made absolute before the first chdir.
+_main = sys.modules.get("__main__")
+if _main is not None and getattr(_main, "__file__", None) and not os.path.isabs(_main.__file__):
+    _main.__file__ = os.path.abspath(_main.__file__)
 
 from copydesk import clock  # noqa: E402
 from copydesk.cli import main  # noqa: E402

@@ -6,9 +6,12 @@ import asyncio
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from copydesk.errors import LLMError
+
+if TYPE_CHECKING:
+    from copydesk.llm.settings import LLMSettings
 
 Message = dict[str, str]
 #: How the request asks for structure: a JSON schema, any JSON object, or nothing
@@ -61,6 +64,18 @@ class ResponseSchema:
 
     name: str
     schema: dict[str, Any] = field(hash=False, compare=False)
+
+
+def sampling_params(settings: LLMSettings, *, temperature: float | None, max_tokens: int | None) -> dict[str, Any]:
+    """``temperature``, ``max_tokens`` and ``seed`` for one request: the call's own
+    values where given, else the configured ones (no ``seed`` unless configured)."""
+    params: dict[str, Any] = {
+        "temperature": settings.temperature if temperature is None else temperature,
+        "max_tokens": max_tokens or settings.max_tokens,
+    }
+    if settings.seed is not None:
+        params["seed"] = settings.seed
+    return params
 
 
 class EndpointError(LLMError):

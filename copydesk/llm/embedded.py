@@ -26,6 +26,7 @@ from copydesk.llm.client import (
     Message,
     ResponseSchema,
     Usage,
+    sampling_params,
 )
 from copydesk.llm.settings import EMBEDDED_LABEL, LLMSettings
 
@@ -142,13 +143,10 @@ class EmbeddedBackend(LLMClient):
         mode = self._mode(schema)
         kwargs: dict[str, Any] = {
             "messages": list(messages),
-            "temperature": self.settings.temperature if temperature is None else temperature,
-            "max_tokens": max_tokens or self.settings.max_tokens,
+            **sampling_params(self.settings, temperature=temperature, max_tokens=max_tokens),
             # A 135M model loops on its own sentences without a repeat penalty.
             "repeat_penalty": REPEAT_PENALTY,
         }
-        if self.settings.seed is not None:
-            kwargs["seed"] = self.settings.seed
         if schema is not None and mode == "json_schema":
             kwargs["response_format"] = {"type": "json_object", "schema": schema.schema}
         elif schema is not None and mode == "json_object":

@@ -26,6 +26,7 @@ from copydesk.llm.client import (
     Message,
     ResponseSchema,
     Usage,
+    sampling_params,
 )
 from copydesk.llm.settings import LLMSettings, redact_url
 
@@ -165,15 +166,11 @@ class OpenAIBackend(LLMClient):
         temperature: float | None,
         max_tokens: int | None,
     ) -> dict[str, Any]:
-        s = self.settings
         body: dict[str, Any] = {
             "model": self.model,
             "messages": list(messages),
-            "temperature": s.temperature if temperature is None else temperature,
-            "max_tokens": max_tokens or s.max_tokens,
+            **sampling_params(self.settings, temperature=temperature, max_tokens=max_tokens),
         }
-        if s.seed is not None:
-            body["seed"] = s.seed
         if schema is not None and mode == "json_schema":
             body["response_format"] = {
                 "type": "json_schema",
@@ -266,6 +263,25 @@ class OpenAIBackend(LLMClient):
                                         f"{_msg(exc)}", fatal=True)
         return False, EndpointError(f"LLM call failed: {exc}", fatal=True)
 
+    def _after_failure(
+        self, exc: openai.OpenAIError, body: dict[str, Any], mode: FormatMode, retries: int
+    ) -> tuple[FormatMode, int, float | None]:
+        """What the next attempt after ``exc`` uses: its format mode, the retry count,
+        and the backoff to sleep first (None: retry at once with a weaker format).
+        Raises the ``EndpointError`` when there is no next attempt."""
+        if isinstance(exc, openai.BadRequestError):
+            nxt = self._downgrade(mode, exc) if "response_format" in body else None
+            if nxt is None:
+                raise self._classify(exc)[1] from None
+            return nxt, retries, None
+        retryable, error = self._classify(exc)
+        if not retryable or retries >= self.settings.max_retries:
+            raise error from None
+        retries += 1
+        delay = self._delay(retries, exc)
+        self.delays.append(delay)
+        return mode, retries, delay
+
     # -- calls -------------------------------------------------------------------------
 
     def chat(
@@ -285,19 +301,10 @@ class OpenAIBackend(LLMClient):
             try:
                 raw = client.chat.completions.create(**body)
                 return self._completion(raw, mode, started, retries)
-            except openai.BadRequestError as exc:
-                nxt = self._downgrade(mode, exc) if "response_format" in body else None
-                if nxt is None:
-                    raise self._classify(exc)[1] from None
-                mode = nxt
             except openai.OpenAIError as exc:
-                retryable, error = self._classify(exc)
-                if not retryable or retries >= self.settings.max_retries:
-                    raise error from None
-                retries += 1
-                delay = self._delay(retries, exc)
-                self.delays.append(delay)
-                self._sleep(delay)
+                mode, retries, delay = self._after_failure(exc, body, mode, retries)
+                if delay is not None:
+                    self._sleep(delay)
 
     async def achat(
         self,
@@ -316,19 +323,10 @@ class OpenAIBackend(LLMClient):
             try:
                 raw = await client.chat.completions.create(**body)
                 return self._completion(raw, mode, started, retries)
-            except openai.BadRequestError as exc:
-                nxt = self._downgrade(mode, exc) if "response_format" in body else None
-                if nxt is None:
-                    raise self._classify(exc)[1] from None
-                mode = nxt
             except openai.OpenAIError as exc:
-                retryable, error = self._classify(exc)
-                if not retryable or retries >= self.settings.max_retries:
-                    raise error from None
-                retries += 1
-                delay = self._delay(retries, exc)
-                self.delays.append(delay)
-                await self._asleep(delay)
+                mode, retries, delay = self._after_failure(exc, body, mode, retries)
+                if delay is not None:
+                    await self._asleep(delay)
 
 
 def _msg(exc: openai.OpenAIError) -> str:

@@ -192,61 +192,46 @@ def _has(recipients: list[Recipient], event: str) -> int:
     return sum(1 for r in recipients if r.events.get(event))
 
 
-def _difference(treated: list[Recipient], holdout: list[Recipient], event: str, confidence: float) -> Comparison | None:
-    if not treated or not holdout:
-        return None
-    interval = stats.newcombe_difference(
-        _has(treated, event),
-        len(treated),
-        _has(holdout, event),
-        len(holdout),
-        confidence=confidence,
-    )
+def _event_counts(treated: list[Recipient], holdout: list[Recipient], event: str) -> tuple[int, int, int, int]:
+    """Recipients with ``event`` and all recipients, treated then holdout."""
+    return _has(treated, event), len(treated), _has(holdout, event), len(holdout)
+
+
+def _comparison(
+    interval: stats.Interval, treated: list[Recipient], holdout: list[Recipient], method: str
+) -> Comparison:
+    """``interval`` as a report comparison, with the sample sizes it rests on."""
     return Comparison(
         estimate=interval.estimate,
         lower=interval.lower,
         upper=interval.upper,
         n=len(treated),
         n_holdout=len(holdout),
-        method="Newcombe hybrid score (method 10)",
+        method=method,
     )
+
+
+def _difference(treated: list[Recipient], holdout: list[Recipient], event: str, confidence: float) -> Comparison | None:
+    if not treated or not holdout:
+        return None
+    interval = stats.newcombe_difference(*_event_counts(treated, holdout, event), confidence=confidence)
+    return _comparison(interval, treated, holdout, "Newcombe hybrid score (method 10)")
 
 
 def _relative(treated: list[Recipient], holdout: list[Recipient], event: str, confidence: float) -> Comparison | None:
     if not treated or not holdout:
         return None
-    interval = stats.relative_lift(
-        _has(treated, event),
-        len(treated),
-        _has(holdout, event),
-        len(holdout),
-        confidence=confidence,
-    )
+    interval = stats.relative_lift(*_event_counts(treated, holdout, event), confidence=confidence)
     if interval is None:
         return None
-    return Comparison(
-        estimate=interval.estimate,
-        lower=interval.lower,
-        upper=interval.upper,
-        n=len(treated),
-        n_holdout=len(holdout),
-        method="Katz log risk ratio, minus 1",
-    )
+    return _comparison(interval, treated, holdout, "Katz log risk ratio, minus 1")
 
 
 def _revenue(treated: list[Recipient], holdout: list[Recipient], confidence: float) -> Comparison | None:
     result = stats.welch_difference([r.revenue for r in treated], [r.revenue for r in holdout], confidence=confidence)
     if result is None:
         return None
-    interval = result.interval
-    return Comparison(
-        estimate=interval.estimate,
-        lower=interval.lower,
-        upper=interval.upper,
-        n=len(treated),
-        n_holdout=len(holdout),
-        method=f"Welch t, {result.df:.1f} degrees of freedom",
-    )
+    return _comparison(result.interval, treated, holdout, f"Welch t, {result.df:.1f} degrees of freedom")
 
 
 def _pct(value: float) -> str:

@@ -12,6 +12,8 @@ import json
 import multiprocessing as mp
 from collections import Counter, deque
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from itertools import islice
@@ -296,14 +298,23 @@ def render_campaign(
                 consume(local.run(chunk))
         else:
             ctx = mp.get_context("spawn") if _needs_spawn() else mp.get_context()
-            with ctx.Pool(workers, initializer=_init_worker, initargs=(job,)) as pool:
-                pending: deque[Any] = deque()
-                for chunk in _chunks(items, chunk_size):
-                    pending.append(pool.apply_async(_run_chunk, (chunk,)))
-                    if len(pending) >= 2 * workers:
-                        consume(pending.popleft().get())
-                while pending:
-                    consume(pending.popleft().get())
+            # ProcessPoolExecutor, not mp.Pool: a worker that cannot start must fail the
+            # run with a message, not be respawned forever.
+            try:
+                with ProcessPoolExecutor(
+                    workers, mp_context=ctx, initializer=_init_worker, initargs=(job,)
+                ) as pool:
+                    pending: deque[Future[Any]] = deque()
+                    for chunk in _chunks(items, chunk_size):
+                        pending.append(pool.submit(_run_chunk, chunk))
+                        if len(pending) >= 2 * workers:
+                            consume(pending.popleft().result())
+                    while pending:
+                        consume(pending.popleft().result())
+            except BrokenProcessPool as exc:
+                raise CopydeskError(
+                    f"render worker processes failed ({exc}); run again with --workers 1"
+                ) from None
     return summary
 
 

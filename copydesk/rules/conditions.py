@@ -20,14 +20,14 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import Discriminator, Field, Tag, field_validator, model_validator
 
 from copydesk.models import FileModel
 from copydesk.rules.values import align, as_day, coerce_text, same
 
-OPERATORS: tuple[str, ...] = (
+Operator = Literal[
     "is",
     "is_not",
     "in",
@@ -42,7 +42,9 @@ OPERATORS: tuple[str, ...] = (
     "contains",
     "within_days",
     "older_than_days",
-)
+]
+#: The comparison keys a field condition may use, in the order messages list them.
+OPERATORS: tuple[str, ...] = get_args(Operator)
 
 Scalar = str | int | float | bool | date
 
@@ -88,22 +90,7 @@ class Compare(FileModel):
     """``{field: NAME, OPERATOR: VALUE}``: one comparison of a contact field."""
 
     field: str = Field(min_length=1)
-    op: Literal[
-        "is",
-        "is_not",
-        "in",
-        "not_in",
-        "lt",
-        "lte",
-        "gt",
-        "gte",
-        "between",
-        "exists",
-        "missing",
-        "contains",
-        "within_days",
-        "older_than_days",
-    ]
+    op: Operator
     value: Any = None
 
     @model_validator(mode="before")
@@ -242,53 +229,45 @@ def compile_condition(
             compile_condition(c, stage=stage, rule_id=rule_id, depth=depth + 1) for c in cond.all
         ]
 
-        def check_all(contact: Contact, today: date, trace: Trace | None) -> bool:
-            mark = len(trace) if trace is not None else 0
-            result = True
-            for part in parts:
-                if not part(contact, today, trace):
-                    result = False
-                    break
-            if trace is not None:
-                trace.insert(
-                    mark, TraceStep(stage, rule_id, None, "all", None, None, result, "", depth)
-                )
-            return result
+        def every(contact: Contact, today: date, trace: Trace | None) -> bool:
+            return all(part(contact, today, trace) for part in parts)
 
-        return check_all
+        return _traced("all", every, stage=stage, rule_id=rule_id, depth=depth)
     if isinstance(cond, AnyOf):
         parts = [
             compile_condition(c, stage=stage, rule_id=rule_id, depth=depth + 1) for c in cond.any
         ]
 
-        def check_any(contact: Contact, today: date, trace: Trace | None) -> bool:
-            mark = len(trace) if trace is not None else 0
-            result = False
-            for part in parts:
-                if part(contact, today, trace):
-                    result = True
-                    break
-            if trace is not None:
-                trace.insert(
-                    mark, TraceStep(stage, rule_id, None, "any", None, None, result, "", depth)
-                )
-            return result
+        def some(contact: Contact, today: date, trace: Trace | None) -> bool:
+            return any(part(contact, today, trace) for part in parts)
 
-        return check_any
+        return _traced("any", some, stage=stage, rule_id=rule_id, depth=depth)
     if isinstance(cond, Not):
         inner = compile_condition(cond.not_, stage=stage, rule_id=rule_id, depth=depth + 1)
 
-        def check_not(contact: Contact, today: date, trace: Trace | None) -> bool:
-            mark = len(trace) if trace is not None else 0
-            result = not inner(contact, today, trace)
-            if trace is not None:
-                trace.insert(
-                    mark, TraceStep(stage, rule_id, None, "not", None, None, result, "", depth)
-                )
-            return result
+        def negated(contact: Contact, today: date, trace: Trace | None) -> bool:
+            return not inner(contact, today, trace)
 
-        return check_not
+        return _traced("not", negated, stage=stage, rule_id=rule_id, depth=depth)
     return _compile_compare(cond, stage=stage, rule_id=rule_id, depth=depth)
+
+
+def _traced(
+    operator: str, evaluate: Check, *, stage: str, rule_id: str | None, depth: int
+) -> Check:
+    """``evaluate`` (an ``all``/``any``/``not`` over its parts) with its own trace
+    step placed before the steps its parts append, so the trace reads top-down."""
+
+    def check(contact: Contact, today: date, trace: Trace | None) -> bool:
+        mark = len(trace) if trace is not None else 0
+        result = evaluate(contact, today, trace)
+        if trace is not None:
+            trace.insert(
+                mark, TraceStep(stage, rule_id, None, operator, None, None, result, "", depth)
+            )
+        return result
+
+    return check
 
 
 def _compile_compare(cond: Compare, *, stage: str, rule_id: str | None, depth: int) -> Check:

@@ -215,38 +215,18 @@ class Plan:
             )
 
         # 1. consent
+        actual = contact.get(campaign.consent_field)
         if campaign.transactional:
-            if steps is not None:
-                steps.append(
-                    TraceStep(
-                        "consent",
-                        NO_CONSENT,
-                        campaign.consent_field,
-                        "is",
-                        True,
-                        contact.get(campaign.consent_field),
-                        True,
-                        "transactional: marketing consent not required",
-                    )
-                )
+            ok, note = True, "transactional: marketing consent not required"
         else:
-            actual = contact.get(campaign.consent_field)
             ok = actual is True or (type(actual) is int and actual == 1)
-            if steps is not None:
-                steps.append(
-                    TraceStep(
-                        "consent",
-                        NO_CONSENT,
-                        campaign.consent_field,
-                        "is",
-                        True,
-                        actual,
-                        ok,
-                        "" if actual is not None else "field is missing",
-                    )
-                )
-            if not ok:
-                return done(Outcome.SUPPRESSED, NO_CONSENT)
+            note = "" if actual is not None else "field is missing"
+        if steps is not None:
+            steps.append(
+                TraceStep("consent", NO_CONSENT, campaign.consent_field, "is", True, actual, ok, note)
+            )
+        if not ok:
+            return done(Outcome.SUPPRESSED, NO_CONSENT)
 
         # 2. suppressions
         for rule_id, check in self.suppress:

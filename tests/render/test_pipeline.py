@@ -170,6 +170,21 @@ def test_two_workers_give_the_same_output_as_one(tmp_path: Path, name: str) -> N
     assert rows_of(out1) == rows_of(out2)
 
 
+def test_workers_that_cannot_start_fail_the_run_instead_of_hanging(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from copydesk.errors import CopydeskError
+    from copydesk.render import pipeline
+
+    def broken(job: object) -> None:
+        raise SystemExit(3)
+
+    monkeypatch.setattr(pipeline, "_needs_spawn", lambda: False)  # fork carries the patch
+    monkeypatch.setattr(pipeline, "_init_worker", broken)
+    with pytest.raises(CopydeskError, match="--workers 1"):
+        run(tmp_path, audience(50), name="out.jsonl", chunk_size=10, workers=2)
+
+
 def test_a_contacts_decision_does_not_depend_on_the_rest_of_the_audience(tmp_path: Path) -> None:
     people = audience(400)
     _, full = run(tmp_path, people, name="full.jsonl")
