@@ -65,32 +65,26 @@ class LibraryMixin:
     ) -> list[Variant]:
         """Variants with their current revision, filtered. ``status='expired'`` means
         approved but past the review-by date; ``'approved'`` means approved and current."""
-        where: list[str] = []
-        params: list[Any] = []
-        now = today().isoformat()
-        if status:
-            if status not in STATUS_FILTERS:
-                raise InputError(f"unknown status '{status}'; use one of {', '.join(STATUS_FILTERS)}")
-            if status == "expired":
-                where.append("v.status = 'approved' AND v.review_by < ?")
-                params.append(now)
-            elif status == "approved":
-                where.append("v.status = 'approved' AND (v.review_by IS NULL OR v.review_by >= ?)")
-                params.append(now)
-            else:
-                where.append("v.status = ?")
-                params.append(status)
-        for column, value in (("stage", stage), ("channel", channel), ("segment", segment), ("brief_id", brief_id)):
-            if value:
-                where.append(f"v.{column} = ?")
-                params.append(value)
-        if expiring_within_days is not None:
-            where.append("v.status = 'approved' AND v.review_by >= ? AND v.review_by <= ?")
-            params += [now, (today() + timedelta(days=expiring_within_days)).isoformat()]
-        if ids is not None:
-            where.append(f"v.id IN ({', '.join('?' for _ in ids)})")
-            params += ids
+        where, params = _filters(status, stage, channel, segment, brief_id, expiring_within_days, ids)
         return self._query_variants(where, params, limit=limit, offset=offset)
+
+    def count_variants(
+        self,
+        *,
+        status: str | None = None,
+        stage: str | None = None,
+        channel: str | None = None,
+        segment: str | None = None,
+        brief_id: str | None = None,
+        expiring_within_days: int | None = None,
+        ids: list[str] | None = None,
+    ) -> int:
+        """How many variants :meth:`list_variants` returns for the same filters."""
+        where, params = _filters(status, stage, channel, segment, brief_id, expiring_within_days, ids)
+        sql = "SELECT COUNT(*) FROM variants v"
+        if where:
+            sql += " WHERE " + " AND ".join(f"({w})" for w in where)
+        return int(self.db.execute(sql, params).fetchone()[0])
 
     def _query_variants(
         self, where: list[str], params: list[Any], *, limit: int | None = None, offset: int = 0,
@@ -215,6 +209,39 @@ class LibraryMixin:
         text, count = self._export(fmt, actor=actor)
         Path(out).write_text(text, encoding="utf-8")
         return count
+
+
+def _filters(
+    status: str | None, stage: str | None, channel: str | None, segment: str | None,
+    brief_id: str | None, expiring_within_days: int | None, ids: list[str] | None,
+) -> tuple[list[str], list[Any]]:
+    """SQL conditions (over ``variants v``) and parameters for the library filters."""
+    where: list[str] = []
+    params: list[Any] = []
+    now = today().isoformat()
+    if status:
+        if status not in STATUS_FILTERS:
+            raise InputError(f"unknown status '{status}'; use one of {', '.join(STATUS_FILTERS)}")
+        if status == "expired":
+            where.append("v.status = 'approved' AND v.review_by < ?")
+            params.append(now)
+        elif status == "approved":
+            where.append("v.status = 'approved' AND (v.review_by IS NULL OR v.review_by >= ?)")
+            params.append(now)
+        else:
+            where.append("v.status = ?")
+            params.append(status)
+    for column, value in (("stage", stage), ("channel", channel), ("segment", segment), ("brief_id", brief_id)):
+        if value:
+            where.append(f"v.{column} = ?")
+            params.append(value)
+    if expiring_within_days is not None:
+        where.append("v.status = 'approved' AND v.review_by >= ? AND v.review_by <= ?")
+        params += [now, (today() + timedelta(days=expiring_within_days)).isoformat()]
+    if ids is not None:
+        where.append(f"v.id IN ({', '.join('?' for _ in ids)})" if ids else "0")
+        params += ids
+    return where, params
 
 
 def _csv(records: list[dict[str, Any]]) -> str:

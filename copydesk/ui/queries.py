@@ -7,14 +7,11 @@ and guardrail findings over time. They never write.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
 from typing import Any
 
 import sqlite_utils
 
-from copydesk.clock import today
-from copydesk.errors import InputError
-from copydesk.services.library import STATUS_FILTERS
+from copydesk.services.desk import Desk
 
 
 @dataclass(frozen=True)
@@ -41,38 +38,9 @@ class LibraryFilter:
         }
 
 
-def count_variants(db: sqlite_utils.Database, f: LibraryFilter, ids: list[str] | None = None) -> int:
+def count_variants(desk: Desk, f: LibraryFilter, ids: list[str] | None = None) -> int:
     """How many variants :meth:`Desk.list_variants` would return for ``f`` (and ``ids``)."""
-    where: list[str] = []
-    params: list[Any] = []
-    now = today().isoformat()
-    if f.status:
-        if f.status not in STATUS_FILTERS:
-            raise InputError(f"unknown status '{f.status}'; use one of {', '.join(STATUS_FILTERS)}")
-        if f.status == "expired":
-            where.append("status = 'approved' AND review_by < ?")
-            params.append(now)
-        elif f.status == "approved":
-            where.append("status = 'approved' AND (review_by IS NULL OR review_by >= ?)")
-            params.append(now)
-        else:
-            where.append("status = ?")
-            params.append(f.status)
-    for column, value in (("stage", f.stage), ("channel", f.channel), ("segment", f.segment),
-                          ("brief_id", f.brief_id)):
-        if value:
-            where.append(f"{column} = ?")
-            params.append(value)
-    if f.expiring_within_days is not None:
-        where.append("status = 'approved' AND review_by >= ? AND review_by <= ?")
-        params += [now, (today() + timedelta(days=f.expiring_within_days)).isoformat()]
-    if ids is not None:
-        where.append(f"id IN ({', '.join('?' for _ in ids)})" if ids else "0")
-        params += ids
-    sql = "SELECT COUNT(*) FROM variants"
-    if where:
-        sql += " WHERE " + " AND ".join(f"({w})" for w in where)
-    return int(db.execute(sql, params).fetchone()[0])
+    return desk.count_variants(**f.list_kwargs(), ids=ids)
 
 
 def distinct_segments(db: sqlite_utils.Database) -> list[str]:

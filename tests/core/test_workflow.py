@@ -226,3 +226,19 @@ def test_first_user_must_be_admin(bare_ws):
         d.authenticate("root", "wrong-password")
     stored = d.db.execute("SELECT password_hash FROM users").fetchone()[0]
     assert stored.startswith("scrypt$") and "longenough" not in stored
+
+
+def test_count_matches_list_for_every_filter(desk):
+    a = draft(desk)
+    desk.submit(a.id, actor="ana")
+    desk.approve(a.id, actor="ben", review_by=date.today() + timedelta(days=5))
+    draft(desk)
+    desk.add_variant("sms-active-restock", {"text": "Ridgeline: the Trailhead Daypack is back."}, actor="ana")
+    filters = [{}, {"status": "approved"}, {"status": "draft"}, {"status": "expired"}, {"channel": "sms"},
+               {"stage": "onboarding"}, {"brief_id": "boots-onboarding"}, {"expiring_within_days": 10},
+               {"expiring_within_days": 2}, {"ids": []}, {"ids": [a.id, "V99"]}]
+    for f in filters:
+        assert desk.count_variants(**f) == len(desk.list_variants(**f)), f
+    assert desk.count_variants(expiring_within_days=10) == 1
+    with pytest.raises(InputError, match="unknown status"):
+        desk.count_variants(status="live")

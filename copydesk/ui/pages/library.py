@@ -81,7 +81,7 @@ def page() -> None:
     filt = _filters(d)
     with session.errors_shown():
         ids = [v.id for v in d.search(filt.text, limit=SEARCH_LIMIT)] if filt.text else None
-        total = queries.count_variants(d.db, filt, ids)
+        total = queries.count_variants(d, filt, ids)
         pg = page_picker(total, key="lib_page", size=PER_PAGE)
         variants = d.list_variants(**filt.list_kwargs(), ids=ids, limit=pg.size, offset=pg.offset) if total else []
         if ids is not None and len(ids) == SEARCH_LIMIT:

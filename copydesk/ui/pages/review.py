@@ -112,7 +112,7 @@ def page() -> None:
     else:
         brief_id = ""
     filt = queries.LibraryFilter(status=status, brief_id=brief_id)
-    total = queries.count_variants(d.db, filt)
+    total = queries.count_variants(d, filt)
     if not total:
         st.success("No expired approvals." if status == "expired" else "Nothing waiting for this brief.")
         return
