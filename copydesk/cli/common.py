@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from rich.console import Console
 
 from copydesk.workspace import Workspace, find_workspace
+
+if TYPE_CHECKING:
+    from copydesk.services import Desk
 
 console = Console(highlight=False, soft_wrap=True)
 console_err = Console(stderr=True, highlight=False, soft_wrap=True)
@@ -25,7 +29,7 @@ def workspace() -> Workspace:
     return find_workspace(state.workspace_arg)
 
 
-def open_desk():  # type: ignore[no-untyped-def]
+def open_desk() -> Desk:
     """The service layer on the current workspace's library."""
     from copydesk.services import Desk
 

@@ -13,7 +13,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -173,12 +173,3 @@ def compile_text(
     template = env.from_string(ast)
     return TextTemplate(text, tuple(names), template.render)
 
-
-def placeholders(texts: Iterable[str]) -> list[str]:
-    """The contact fields a set of texts uses (for exports and previews)."""
-    env = make_env()
-    found: set[str] = set()
-    for text in texts:
-        if "{" in text:
-            found |= meta.find_undeclared_variables(env.parse(text))
-    return sorted(found)
