@@ -1,8 +1,12 @@
-"""The fixed vocabularies: lifecycle stages, channels and their fields, roles, statuses."""
+"""The fixed vocabularies: lifecycle stages, roles, statuses, severities, categories.
+
+Channels and their fields live in :mod:`copydesk.channels` (re-exported here)."""
 
 from __future__ import annotations
 
 from enum import StrEnum
+
+from copydesk.channels import CHANNEL_FIELDS, REQUIRED_FIELDS, Channel, channel_fields
 
 
 class Stage(StrEnum):
@@ -14,35 +18,6 @@ class Stage(StrEnum):
     ACTIVE = "active"
     DORMANT = "dormant"
     LOYAL = "loyal"
-
-
-class Channel(StrEnum):
-    """Delivery channel; each has its own message fields."""
-
-    EMAIL = "email"
-    SMS = "sms"
-    PUSH = "push"
-    WEB = "web"
-    AD = "ad"
-
-
-#: The message fields of each channel, in display order.
-CHANNEL_FIELDS: dict[Channel, tuple[str, ...]] = {
-    Channel.EMAIL: ("subject", "preheader", "body", "cta"),
-    Channel.SMS: ("text",),
-    Channel.PUSH: ("title", "body"),
-    Channel.WEB: ("headline", "body", "cta"),
-    Channel.AD: ("headline", "description"),
-}
-
-#: Fields a variant must fill; the rest may be empty.
-REQUIRED_FIELDS: dict[Channel, tuple[str, ...]] = {
-    Channel.EMAIL: ("subject", "body"),
-    Channel.SMS: ("text",),
-    Channel.PUSH: ("title", "body"),
-    Channel.WEB: ("headline", "body"),
-    Channel.AD: ("headline", "description"),
-}
 
 
 class Role(StrEnum):
@@ -90,6 +65,7 @@ class Category(StrEnum):
     INJECTION = "injection"
 
 
-def channel_fields(channel: Channel | str) -> tuple[str, ...]:
-    """Return the message fields of ``channel``."""
-    return CHANNEL_FIELDS[Channel(channel)]
+__all__ = [
+    "CHANNEL_FIELDS", "REQUIRED_FIELDS", "Category", "Channel", "Role", "Severity", "Stage", "Status",
+    "channel_fields",
+]

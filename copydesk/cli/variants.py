@@ -2,61 +2,73 @@
 
 from __future__ import annotations
 
+import functools
+import inspect
+from collections.abc import Callable
+from typing import Any, Optional
+
 import typer
 from rich.markup import escape
+
+from copydesk.channels import CHANNELS, all_field_names
 
 from copydesk.cli.common import ACT_AS_HELP, console, open_desk
 from copydesk.cli.display import print_revision, print_variant, revision_diff
 
 variants = typer.Typer(help="Variants: drafts of a message for a brief, and their revisions.", no_args_is_help=True)
 
-_FIELD_HELP = (
-    "Message field (email: subject, preheader, body, cta; sms: text; push: title, body; "
-    "web: headline, body, cta; ad: headline, description)."
-)
+def _field_help() -> str:
+    listed = "; ".join(f"{c.value}: {', '.join(s.field_names)}" for c, s in CHANNELS.items())
+    return f"Message field ({listed})."
 
 
-def _fields(**values: str | None) -> dict[str, str]:
-    return {k: v for k, v in values.items() if v is not None}
+def field_options(command: Callable[..., None]) -> Callable[..., None]:
+    """Give ``command`` one ``--FIELD`` option per message field of any channel (from the
+    channel table, so a new channel's fields appear here by themselves); the command
+    receives the given ones as ``fields``."""
+    names = all_field_names()
+    signature = inspect.signature(command, eval_str=True)
+    params = [p for n, p in signature.parameters.items() if n != "fields"]
+    for i, name in enumerate(names):
+        option = typer.Option(None, help=_field_help() if i == 0 else None)
+        params.append(inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=option,
+                                        annotation=Optional[str]))  # noqa: UP045 - typer reads it
+
+    @functools.wraps(command)
+    def wrapper(**kwargs: Any) -> None:
+        fields = {n: kwargs.pop(n) for n in names if kwargs.get(n) is not None}
+        for n in names:
+            kwargs.pop(n, None)
+        command(**kwargs, fields=fields)
+
+    wrapper.__signature__ = signature.replace(parameters=params)  # type: ignore[attr-defined]
+    wrapper.__annotations__ = {p.name: p.annotation for p in params}
+    return wrapper
 
 
 @variants.command("add")
+@field_options
 def add(
     brief_id: str,
     as_: str = typer.Option(..., "--as", help=ACT_AS_HELP),
-    subject: str = typer.Option(None, help=_FIELD_HELP),
-    preheader: str = typer.Option(None),
-    body: str = typer.Option(None),
-    cta: str = typer.Option(None),
-    text: str = typer.Option(None),
-    title: str = typer.Option(None),
-    headline: str = typer.Option(None),
-    description: str = typer.Option(None),
+    *,
+    fields: dict[str, str],
 ) -> None:
     """Add a hand-written draft for a brief; guardrails check it at once."""
-    fields = _fields(subject=subject, preheader=preheader, body=body, cta=cta, text=text,
-                     title=title, headline=headline, description=description)
     variant = open_desk().add_variant(brief_id, fields, actor=as_)
     print_variant(variant)
 
 
 @variants.command("edit")
+@field_options
 def edit(
     variant_id: str,
     as_: str = typer.Option(..., "--as", help=ACT_AS_HELP),
     revision: int = typer.Option(None, help="The revision you edited (refused if it is no longer current)."),
-    subject: str = typer.Option(None, help=_FIELD_HELP),
-    preheader: str = typer.Option(None),
-    body: str = typer.Option(None),
-    cta: str = typer.Option(None),
-    text: str = typer.Option(None),
-    title: str = typer.Option(None),
-    headline: str = typer.Option(None),
-    description: str = typer.Option(None),
+    *,
+    fields: dict[str, str],
 ) -> None:
     """Change fields of a variant: a new revision (back to draft; any approval is withdrawn)."""
-    fields = _fields(subject=subject, preheader=preheader, body=body, cta=cta, text=text,
-                     title=title, headline=headline, description=description)
     variant = open_desk().edit_variant(variant_id, fields, actor=as_, expected_revision=revision)
     print_variant(variant)
 

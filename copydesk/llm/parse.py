@@ -16,30 +16,12 @@ from typing import Any, Literal
 from pydantic import ValidationError
 
 from copydesk.llm.schemas import Draft, draft_model, output_keys
-from copydesk.vocab import CHANNEL_FIELDS, REQUIRED_FIELDS, Channel
+from copydesk.channels import Channel, spec
 
 Style = Literal["json", "labelled"]
 
-#: Other names small models use for a label; keys are output keys.
-SYNONYMS: dict[str, tuple[str, ...]] = {
-    "subject": ("subject line", "email subject"),
-    "preheader": ("pre-header", "pre header", "preview", "preview text"),
-    "cta": ("call to action", "call-to-action", "button", "cta text"),
-    "text": ("sms", "sms text", "message"),
-    "headline": ("heading",),
-    "description": ("ad description",),
-    "body": ("body copy", "email body", "message body"),
-    "title": ("push title", "notification title"),
-    "rationale": ("reason", "reasoning"),
-}
-
-
-#: One-line fields: lines after them belong to the channel's main text, if unlabelled.
-SHORT_FIELDS = frozenset({"subject", "preheader", "cta", "title", "headline", "rationale"})
-MAIN_FIELD: dict[Channel, str] = {
-    Channel.EMAIL: "body", Channel.SMS: "text", Channel.PUSH: "body", Channel.WEB: "body",
-    Channel.AD: "description",
-}
+#: Other names small models use for the rationale label (field synonyms live in the channel table).
+RATIONALE_SYNONYMS = ("reason", "reasoning")
 
 
 class OutputInvalid(ValueError):
@@ -78,10 +60,13 @@ def extract_json(text: str) -> dict[str, Any]:
 
 def _label_pattern(channel: Channel | str) -> tuple[re.Pattern[str], dict[str, str]]:
     names: dict[str, str] = {}
-    for key in output_keys(channel):
-        names[key] = key
-        for alias in SYNONYMS.get(key, ()):
-            names[alias] = key
+    for f in spec(channel).fields:
+        names[f.name] = f.name
+        for alias in f.synonyms:
+            names[alias] = f.name
+    names["rationale"] = "rationale"
+    for alias in RATIONALE_SYNONYMS:
+        names[alias] = "rationale"
     alternation = "|".join(re.escape(n) for n in sorted(names, key=len, reverse=True))
     pattern = re.compile(
         rf"^[\s>#*_\-\d.)]*(?P<label>{alternation})[\s*_]*(?:\([^)]*\))?[\s*_]*:\s*(?P<rest>.*)$",
@@ -111,7 +96,9 @@ def parse_labelled(text: str, channel: Channel | str) -> dict[str, str]:
     found: dict[str, list[str]] = {}
     preamble: list[str] = []
     overflow: list[str] = []
-    main = MAIN_FIELD[Channel(channel)]
+    channel_spec = spec(channel)
+    main = channel_spec.main
+    short = {f.name for f in channel_spec.fields if f.short} | {"rationale"}
     current: str | None = None
     for line in _strip_fences(text).splitlines():
         match = pattern.match(line)
@@ -121,7 +108,7 @@ def parse_labelled(text: str, channel: Channel | str) -> dict[str, str]:
                 break
             found[key] = [match.group("rest")]
             current = key
-        elif current is not None and current not in SHORT_FIELDS:
+        elif current is not None and current not in short:
             found[current].append(line)
         elif current is not None and main not in found:
             overflow.append(line)  # a short field is one line; what follows is the main text
@@ -130,7 +117,7 @@ def parse_labelled(text: str, channel: Channel | str) -> dict[str, str]:
     data = {key: _clean("\n".join(lines)) for key, lines in found.items()}
     if not data.get(main) and "".join(overflow).strip():
         data[main] = _clean("\n".join(overflow))
-    if data and any(not data.get(f) for f in REQUIRED_FIELDS[Channel(channel)]):
+    if data and any(not data.get(f) for f in channel_spec.required):
         for key, value in parse_unlabelled("\n".join(preamble), channel).items():
             data.setdefault(key, value)
             if not data[key]:
@@ -141,7 +128,7 @@ def parse_labelled(text: str, channel: Channel | str) -> dict[str, str]:
 def parse_unlabelled(text: str, channel: Channel | str) -> dict[str, str]:
     """Last resort for prose without labels: a one-field channel takes the whole text;
     otherwise a short first line is the headline-like field and the rest the body."""
-    fields = CHANNEL_FIELDS[Channel(channel)]
+    fields = spec(channel).field_names
     lines = [ln.strip() for ln in _strip_fences(text).strip().splitlines()]
     lines = [ln for ln in lines if ln]
     if not lines:
@@ -156,7 +143,7 @@ def parse_unlabelled(text: str, channel: Channel | str) -> dict[str, str]:
         head, rest = sentence.group(1), (sentence.group(2) + "\n" + rest).strip()
     if not rest:
         return {}
-    return {fields[0]: head, MAIN_FIELD[Channel(channel)]: rest}
+    return {fields[0]: head, spec(channel).main: rest}
 
 
 def _validation_message(exc: ValidationError) -> str:

@@ -1,15 +1,16 @@
-"""The structured output the model must return: one pydantic model per channel."""
+"""The structured output the model must return: one pydantic model per channel,
+derived from the channel table (:mod:`copydesk.channels`)."""
 
 from __future__ import annotations
 
 import copy
 import re
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, create_model, model_validator
 
 from copydesk.llm.client import ResponseSchema
-from copydesk.vocab import CHANNEL_FIELDS, REQUIRED_FIELDS, Channel
+from copydesk.channels import CHANNEL_FIELDS, CHANNELS, REQUIRED_FIELDS, Channel, ChannelSpec
 
 RATIONALE_MAX = 400
 _WORD = re.compile(r"[^\W\d_]{2,}")
@@ -51,45 +52,20 @@ class Draft(BaseModel):
         return {name: getattr(self, name) for name in CHANNEL_FIELDS[self.channel]}
 
 
-class EmailDraft(Draft):
-    channel: ClassVar[Channel] = Channel.EMAIL
-    subject: str = Field(description="subject line")
-    preheader: str = Field(default="", description="preview text shown after the subject")
-    body: str = Field(description="email body")
-    cta: str = Field(default="", description="call-to-action button text")
+def _model(spec: ChannelSpec) -> type[Draft]:
+    definitions: dict[str, Any] = {
+        f.name: (str, Field(default=... if f.required else "", description=f.description))
+        for f in spec.fields
+    }
+    model = create_model(  # type: ignore[call-overload]
+        f"{spec.channel.value.capitalize()}Draft", __base__=Draft, **definitions
+    )
+    model.channel = spec.channel
+    return cast(type[Draft], model)
 
 
-class SmsDraft(Draft):
-    channel: ClassVar[Channel] = Channel.SMS
-    text: str = Field(description="the SMS text")
-
-
-class PushDraft(Draft):
-    channel: ClassVar[Channel] = Channel.PUSH
-    title: str = Field(description="notification title")
-    body: str = Field(description="notification body")
-
-
-class WebDraft(Draft):
-    channel: ClassVar[Channel] = Channel.WEB
-    headline: str = Field(description="page headline")
-    body: str = Field(description="body copy")
-    cta: str = Field(default="", description="call-to-action text")
-
-
-class AdDraft(Draft):
-    channel: ClassVar[Channel] = Channel.AD
-    headline: str = Field(description="ad headline")
-    description: str = Field(description="ad description line")
-
-
-DRAFT_MODELS: dict[Channel, type[Draft]] = {
-    Channel.EMAIL: EmailDraft,
-    Channel.SMS: SmsDraft,
-    Channel.PUSH: PushDraft,
-    Channel.WEB: WebDraft,
-    Channel.AD: AdDraft,
-}
+#: One output model per channel, derived from :data:`copydesk.channels.CHANNELS`.
+DRAFT_MODELS: dict[Channel, type[Draft]] = {c: _model(s) for c, s in CHANNELS.items()}
 
 
 def draft_model(channel: Channel | str) -> type[Draft]:

@@ -16,23 +16,13 @@ from pydantic import Field, ValidationError, field_validator, model_validator
 from copydesk.errors import InputError
 from copydesk.models import SLUG, FileModel
 from copydesk.rules.conditions import TAG_PREFIX, Condition
-from copydesk.vocab import Channel
+from copydesk.channels import Channel, spec
 from copydesk.yamlio import line_of, parse_yaml
 
 #: Reason ids the engine itself records; campaign rules may not reuse them.
 RESERVED_IDS = frozenset(
     {"no-consent", "frequency-cap", "holdout", "no-eligible-variant", "fallback"}
 )
-
-#: The contact field that holds consent for each channel. Absent means no consent.
-CONSENT_FIELDS: dict[Channel, str] = {
-    Channel.EMAIL: "consent_email",
-    Channel.SMS: "consent_sms",
-    Channel.PUSH: "consent_push",
-    Channel.WEB: "consent_web",
-    Channel.AD: "consent_ad",
-}
-
 
 def _slug(value: str) -> str:
     if not SLUG.match(value):
@@ -155,7 +145,7 @@ class Campaign(FileModel):
     @property
     def consent_field(self) -> str:
         """The contact field that must be true for a non-transactional send."""
-        return CONSENT_FIELDS[self.channel]
+        return spec(self.channel).consent_field
 
 
 @dataclass(frozen=True)
