@@ -11,7 +11,6 @@ import typer
 from rich.markup import escape
 
 from copydesk.channels import CHANNELS, all_field_names
-
 from copydesk.cli.common import ACT_AS_HELP, console, open_desk
 from copydesk.cli.display import print_revision, print_variant, revision_diff
 

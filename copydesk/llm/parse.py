@@ -15,8 +15,8 @@ from typing import Any, Literal
 
 from pydantic import ValidationError
 
-from copydesk.llm.schemas import Draft, draft_model, output_keys
 from copydesk.channels import Channel, spec
+from copydesk.llm.schemas import Draft, draft_model, output_keys
 
 Style = Literal["json", "labelled"]
 

@@ -9,8 +9,8 @@ from typing import Any, ClassVar, cast
 
 from pydantic import BaseModel, ConfigDict, Field, create_model, model_validator
 
-from copydesk.llm.client import ResponseSchema
 from copydesk.channels import CHANNEL_FIELDS, CHANNELS, REQUIRED_FIELDS, Channel, ChannelSpec
+from copydesk.llm.client import ResponseSchema
 
 RATIONALE_MAX = 400
 _WORD = re.compile(r"[^\W\d_]{2,}")

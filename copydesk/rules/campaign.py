@@ -13,10 +13,10 @@ from typing import Any, Literal
 
 from pydantic import Field, ValidationError, field_validator, model_validator
 
+from copydesk.channels import Channel, spec
 from copydesk.errors import InputError
 from copydesk.models import SLUG, FileModel
 from copydesk.rules.conditions import TAG_PREFIX, Condition
-from copydesk.channels import Channel, spec
 from copydesk.yamlio import line_of, parse_yaml
 
 #: Reason ids the engine itself records; campaign rules may not reuse them.
