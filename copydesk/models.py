@@ -8,6 +8,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from copydesk.review_by import is_expired as lapsed
 from copydesk.vocab import CHANNEL_FIELDS, Category, Channel, Role, Severity, Stage, Status
 
 SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
@@ -183,8 +184,8 @@ class Variant(BaseModel):
     updated_at: datetime
 
     def is_expired(self, today: date) -> bool:
-        """True when the review-by date has passed."""
-        return self.review_by is not None and self.review_by < today
+        """True when the review-by date has passed (:mod:`copydesk.review_by`)."""
+        return lapsed(self.review_by, today)
 
 
 class AuditEvent(BaseModel):

@@ -25,6 +25,7 @@ from typing import Any
 
 from copydesk.errors import InputError
 from copydesk.models import ApprovedContent, SendRecord
+from copydesk.review_by import is_expired
 from copydesk.rules.assign import cumulative, in_holdout, pick, unit
 from copydesk.rules.campaign import Campaign, VariantChoice
 from copydesk.rules.conditions import Check, TraceStep, compile_condition
@@ -78,8 +79,8 @@ def is_eligible(item: object, channel: str, today: date) -> str | None:
         return "approval incomplete"
     if item.channel != channel:
         return f"channel {item.channel}"
-    if item.review_by is not None and item.review_by < today:
-        return f"expired (review by {item.review_by.isoformat()})"
+    if is_expired(item.review_by, today):
+        return f"expired (review by {item.review_by})"
     return None
 
 

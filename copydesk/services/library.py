@@ -17,6 +17,7 @@ from copydesk.errors import InputError
 from copydesk.hashing import content_hash
 from copydesk.models import ApprovedContent, Brief, Variant
 from copydesk.placeholders import fields_placeholders
+from copydesk.review_by import expired_sql, unexpired_sql
 from copydesk.services.permissions import require
 from copydesk.services.variants import (
     REVISION_COLUMNS,
@@ -124,7 +125,7 @@ class LibraryMixin:
         for status, n in self.db.execute("SELECT status, COUNT(*) FROM variants GROUP BY status"):
             counts[status] = n
         expired = self.db.execute(
-            "SELECT COUNT(*) FROM variants WHERE status = 'approved' AND review_by < ?",
+            f"SELECT COUNT(*) FROM variants v WHERE v.status = 'approved' AND {expired_sql()}",
             [today().isoformat()],
         ).fetchone()[0]
         counts["expired"] = expired
@@ -140,7 +141,7 @@ class LibraryMixin:
             "SELECT v.id, v.brief_id, v.channel, v.stage, v.segment, v.approved_revision, v.approved_hash, "
             "v.approved_by, v.approved_at, v.review_by, r.fields, r.content_hash "
             "FROM variants v JOIN revisions r ON r.variant_id = v.id AND r.number = v.approved_revision "
-            "WHERE v.status = 'approved' AND (v.review_by IS NULL OR v.review_by >= ?) "
+            f"WHERE v.status = 'approved' AND {unexpired_sql()} "
             "ORDER BY CAST(SUBSTR(v.id, 2) AS INTEGER)",
             [day],
         )
@@ -223,10 +224,10 @@ def _filters(
         if status not in STATUS_FILTERS:
             raise InputError(f"unknown status '{status}'; use one of {', '.join(STATUS_FILTERS)}")
         if status == "expired":
-            where.append("v.status = 'approved' AND v.review_by < ?")
+            where.append(f"v.status = 'approved' AND {expired_sql()}")
             params.append(now)
         elif status == "approved":
-            where.append("v.status = 'approved' AND (v.review_by IS NULL OR v.review_by >= ?)")
+            where.append(f"v.status = 'approved' AND {unexpired_sql()}")
             params.append(now)
         else:
             where.append("v.status = ?")
@@ -236,7 +237,7 @@ def _filters(
             where.append(f"v.{column} = ?")
             params.append(value)
     if expiring_within_days is not None:
-        where.append("v.status = 'approved' AND v.review_by >= ? AND v.review_by <= ?")
+        where.append(f"v.status = 'approved' AND {unexpired_sql()} AND v.review_by <= ?")
         params += [now, (today() + timedelta(days=expiring_within_days)).isoformat()]
     if ids is not None:
         where.append(f"v.id IN ({', '.join('?' for _ in ids)})" if ids else "0")

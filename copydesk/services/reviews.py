@@ -12,7 +12,7 @@ sending or export until a reviewer approves it again.
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date
 from typing import TYPE_CHECKING, Any
 
 from copydesk import audit
@@ -27,6 +27,7 @@ from copydesk.errors import (
     StaleRevisionError,
 )
 from copydesk.models import Finding, Review, Variant
+from copydesk.review_by import new_review_by
 from copydesk.services.permissions import require
 from copydesk.services.variants import open_blocks
 from copydesk.vocab import Severity, Status
@@ -138,10 +139,7 @@ class ReviewsMixin:
                     f"{variant_id} has {len(blocks)} open block finding(s): {_describe(blocks)}. "
                     "Waive a false positive with a written reason, or reject it"
                 )
-            if review_by is None:
-                review_by = today() + timedelta(days=self.review_days)
-            if review_by <= today():
-                raise InputError(f"review-by date {review_by} must be in the future", field="review_by")
+            review_by = new_review_by(review_by, today(), default_days=self.review_days)
             now = now_iso()
             self.db.execute(
                 "UPDATE variants SET status = ?, approved_revision = ?, approved_hash = ?, "

@@ -81,7 +81,7 @@ def _card(d: Desk, v: Variant, user: User) -> None:
         st.markdown(variant_view.header(v))
         authors = sorted(d.contributors(v.id))
         st.caption(f"by {', '.join(authors)} · updated {v.updated_at:%Y-%m-%d %H:%M}"
-                   + (f" · expired {v.review_by}" if v.review_by and v.review_by < today() else ""))
+                   + (f" · expired {v.review_by}" if v.is_expired(today()) else ""))
         variant_view.show_revision(v.current)
         for w in v.current.waivers:
             st.caption(f"waiver by {w.by}: {md_escape(w.reason)}")
