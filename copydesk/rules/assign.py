@@ -43,7 +43,3 @@ def pick(u: float, cum: Sequence[float]) -> int:
     """Index of the slot that ``u`` (in [0, 1)) falls into; zero-weight slots never win."""
     return min(bisect_right(cum, u), len(cum) - 1)
 
-
-def split_index(campaign_id: str, contact_id: str, rule_id: str, cum: Sequence[float]) -> int:
-    """Which of a rule's variants the contact gets."""
-    return pick(unit(campaign_id, contact_id, "split:" + rule_id), cum)

@@ -19,10 +19,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
+from copydesk import clock
 from copydesk.errors import InputError
 from copydesk.models import ApprovedContent, SendRecord
 from copydesk.review_by import is_expired
@@ -190,142 +191,125 @@ class Plan:
         now: datetime | None = None,
         trace: bool = True,
     ) -> Decision:
-        """Decide for one contact. ``history`` may hold other contacts' sends too."""
-        campaign = self.campaign
+        """Decide for one contact. ``history`` may hold other contacts' sends too.
+
+        The steps run in the order of the module docstring; each returns the decision
+        when it settles the contact, else ``None``."""
         cid = contact.get("contact_id")
         if cid is None or cid == "":
             raise InputError("contact has no contact_id", field="contact_id")
-        cid = str(cid)
-        today = self.today
-        steps: list[TraceStep] | None = [] if trace else None
+        run = _Run(self.campaign.id, str(cid), [] if trace else None)
+        moment = as_utc(now) if now is not None else clock.now()
+        settled = (
+            self._consent(contact, run)
+            or self._suppress(contact, run)
+            or self._cap(history, moment, run)
+        )
+        if settled is not None:
+            return settled
+        chosen, matched = self._select(contact, run)
+        if chosen is None:
+            return run.done(Outcome.NO_VARIANT, NO_ELIGIBLE, matched)
+        return self._holdout(chosen, run) or self._split(chosen, run)
 
-        def done(
-            outcome: Outcome,
-            reason: str,
-            rule: str | None = None,
-            variant: ApprovedContent | None = None,
-        ) -> Decision:
-            return Decision(
-                cid,
-                campaign.id,
-                outcome,
-                reason,
-                rule,
-                variant,
-                tuple(steps) if steps is not None else (),
-            )
-
-        # 1. consent
+    def _consent(self, contact: Mapping[str, Any], run: _Run) -> Decision | None:
+        campaign = self.campaign
         actual = contact.get(campaign.consent_field)
         if campaign.transactional:
             ok, note = True, "transactional: marketing consent not required"
         else:
             ok = actual is True or (type(actual) is int and actual == 1)
             note = "" if actual is not None else "field is missing"
-        if steps is not None:
-            steps.append(
-                TraceStep("consent", NO_CONSENT, campaign.consent_field, "is", True, actual, ok, note)
-            )
-        if not ok:
-            return done(Outcome.SUPPRESSED, NO_CONSENT)
+        run.add(TraceStep("consent", NO_CONSENT, campaign.consent_field, "is", True, actual, ok, note))
+        return None if ok else run.done(Outcome.SUPPRESSED, NO_CONSENT)
 
-        # 2. suppressions
+    def _suppress(self, contact: Mapping[str, Any], run: _Run) -> Decision | None:
         for rule_id, check in self.suppress:
-            if check(contact, today, steps):
-                return done(Outcome.SUPPRESSED, rule_id)
+            if check(contact, self.today, run.steps):
+                return run.done(Outcome.SUPPRESSED, rule_id)
+        return None
 
-        # 3. frequency cap
+    def _cap(self, history: Iterable[SendRecord], now: datetime, run: _Run) -> Decision | None:
+        campaign = self.campaign
         cap = campaign.frequency_cap
-        if cap is not None:
-            moment = as_utc(now) if now is not None else datetime.now(UTC)
-            since = moment - timedelta(days=cap.per_days)
-            count = 0
-            for rec in history:
-                if (
-                    rec.contact_id == cid
-                    and rec.channel == campaign.channel
-                    and not rec.holdout
-                    and as_utc(rec.sent_at) > since
-                ):
-                    count += 1
-            ok = count < cap.max
-            if steps is not None:
-                steps.append(
-                    TraceStep(
-                        "frequency_cap",
-                        FREQUENCY_CAP,
-                        None,
-                        "lt",
-                        cap.max,
-                        count,
-                        ok,
-                        f"{count} {campaign.channel.value} send(s) in the last {cap.per_days} days",
-                    )
-                )
-            if not ok:
-                return done(Outcome.CAPPED, FREQUENCY_CAP)
+        if cap is None:
+            return None
+        since = now - timedelta(days=cap.per_days)
+        count = sum(
+            1
+            for rec in history
+            if rec.contact_id == run.contact_id
+            and rec.channel == campaign.channel
+            and not rec.holdout
+            and as_utc(rec.sent_at) > since
+        )
+        ok = count < cap.max
+        note = f"{count} {campaign.channel.value} send(s) in the last {cap.per_days} days"
+        run.add(TraceStep("frequency_cap", FREQUENCY_CAP, None, "lt", cap.max, count, ok, note))
+        return None if ok else run.done(Outcome.CAPPED, FREQUENCY_CAP)
 
-        # 4. selection
-        chosen: _Pick | None = None
-        matched: str | None = None
+    def _select(self, contact: Mapping[str, Any], run: _Run) -> tuple[_Pick | None, str | None]:
+        """The first matching select rule's variants (or the fallback's), and the rule
+        that matched."""
         for rule_id, when, option in self.select:
-            if when is None or when(contact, today, steps):
-                if when is None and steps is not None:
-                    steps.append(TraceStep("select", rule_id, None, "always", None, None, True))
-                matched = rule_id
-                if steps is not None:
-                    steps.append(_variants_step(option))
-                if option.variants:
-                    chosen = option
-                break
-        if chosen is None and self.fallback is not None:
-            if steps is not None:
-                steps.append(_variants_step(self.fallback))
-            if self.fallback.variants:
-                chosen = self.fallback
-        if chosen is None:
-            return done(Outcome.NO_VARIANT, NO_ELIGIBLE, matched)
+            if when is None:
+                run.add(TraceStep("select", rule_id, None, "always", None, None, True))
+            elif not when(contact, self.today, run.steps):
+                continue
+            run.add(_variants_step(option))
+            if option.variants:
+                return option, rule_id
+            return self._fallback(run), rule_id
+        return self._fallback(run), None
 
-        # 5. holdout
-        if campaign.holdout > 0:
-            held = in_holdout(campaign.id, cid, campaign.holdout)
-            if steps is not None:
-                steps.append(
-                    TraceStep(
-                        "holdout",
-                        HOLDOUT,
-                        None,
-                        "lt",
-                        campaign.holdout,
-                        round(unit(campaign.id, cid, "holdout"), 4),
-                        held,
-                        "in the control group" if held else "not in the control group",
-                    )
-                )
-            if held:
-                return done(Outcome.HOLDOUT, HOLDOUT, chosen.rule_id)
+    def _fallback(self, run: _Run) -> _Pick | None:
+        if self.fallback is None:
+            return None
+        run.add(_variants_step(self.fallback))
+        return self.fallback if self.fallback.variants else None
 
-        # 6. split
+    def _holdout(self, chosen: _Pick, run: _Run) -> Decision | None:
+        share = self.campaign.holdout
+        if share <= 0:
+            return None
+        held = in_holdout(self.campaign.id, run.contact_id, share)
+        if run.steps is not None:
+            position = round(unit(self.campaign.id, run.contact_id, "holdout"), 4)
+            note = "in the control group" if held else "not in the control group"
+            run.add(TraceStep("holdout", HOLDOUT, None, "lt", share, position, held, note))
+        return run.done(Outcome.HOLDOUT, HOLDOUT, chosen.rule_id) if held else None
+
+    def _split(self, chosen: _Pick, run: _Run) -> Decision:
         if len(chosen.variants) == 1:
             variant = chosen.variants[0]
         else:
-            variant = chosen.variants[
-                pick(unit(campaign.id, cid, "split:" + chosen.rule_id), chosen.cum)
-            ]
-        if steps is not None:
-            steps.append(
-                TraceStep(
-                    "split",
-                    chosen.rule_id,
-                    None,
-                    "pick",
-                    [v.variant_id for v in chosen.variants],
-                    variant.variant_id,
-                    True,
-                    f"revision {variant.revision} {variant.content_hash[:12]}",
-                )
-            )
-        return done(Outcome.SELECTED, chosen.rule_id, chosen.rule_id, variant)
+            u = unit(self.campaign.id, run.contact_id, "split:" + chosen.rule_id)
+            variant = chosen.variants[pick(u, chosen.cum)]
+        run.add(TraceStep(
+            "split", chosen.rule_id, None, "pick", [v.variant_id for v in chosen.variants],
+            variant.variant_id, True, f"revision {variant.revision} {variant.content_hash[:12]}",
+        ))
+        return run.done(Outcome.SELECTED, chosen.rule_id, chosen.rule_id, variant)
+
+
+@dataclass(slots=True)
+class _Run:
+    """One contact's way through :meth:`Plan.decide`: who, and the trace so far
+    (``steps`` is ``None`` when not tracing)."""
+
+    campaign_id: str
+    contact_id: str
+    steps: list[TraceStep] | None
+
+    def add(self, step: TraceStep) -> None:
+        if self.steps is not None:
+            self.steps.append(step)
+
+    def done(
+        self, outcome: Outcome, reason: str, rule: str | None = None, variant: ApprovedContent | None = None
+    ) -> Decision:
+        trace = tuple(self.steps) if self.steps is not None else ()
+        return Decision(self.contact_id, self.campaign_id, outcome, reason, rule, variant, trace)
 
 
 def _variants_step(option: _Pick) -> TraceStep:
@@ -356,7 +340,7 @@ def decide(
     ``now`` defaults to the current time and ``today`` to ``now``'s date. Pass a
     :class:`Plan` (from :meth:`Plan.build`) to decide many contacts without recompiling;
     ``library`` is then ignored."""
-    moment = as_utc(now) if now is not None else datetime.now(UTC)
+    moment = as_utc(now) if now is not None else clock.now()
     plan = (
         campaign
         if isinstance(campaign, Plan)
