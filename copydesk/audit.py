@@ -169,3 +169,10 @@ def events(
     out = [AuditEvent.model_validate(_row_event(r)) for r in db.execute(sql, params)]
     out.reverse()
     return out
+
+
+def facets(db: sqlite_utils.Database) -> tuple[list[str], list[str]]:
+    """Every actor and every action present in the log, sorted (for filters)."""
+    actors = [r[0] for r in db.execute("SELECT DISTINCT actor FROM audit_events ORDER BY actor")]
+    actions = [r[0] for r in db.execute("SELECT DISTINCT action FROM audit_events ORDER BY action")]
+    return actors, actions

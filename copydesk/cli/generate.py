@@ -13,25 +13,13 @@ from copydesk.cli.common import ACT_AS_HELP, console, console_err, workspace
 from copydesk.errors import LLMError
 from copydesk.llm.client import LLMClient
 from copydesk.llm.factory import make_client
-from copydesk.llm.prompts import PromptLibrary
-from copydesk.llm.settings import EMBEDDED_LABEL, LLMSettings, load_settings
-from copydesk.workspace import Workspace
+from copydesk.llm.settings import EMBEDDED_LABEL
+from copydesk.services.endpoints import connection_test, endpoint_label, endpoint_settings
 
 llm_app = typer.Typer(help="The LLM endpoint: which one is configured, and whether it answers.",
                       no_args_is_help=True)
 
 STATUS_STYLE = {"ok": "green", "blocked": "bold red", "failed": "red", "skipped": "dim"}
-
-
-def _settings(ws: Workspace, **flags: Any) -> LLMSettings:
-    return load_settings(ws.config().llm, overrides=flags, source=str(ws.config_path))
-
-
-def _describe(client: LLMClient) -> str:
-    info = client.describe()
-    if client.endpoint_kind == "embedded":
-        return f"{EMBEDDED_LABEL}: in process, no network, low quality"
-    return f"{info['model']} via {info['endpoint_kind']} at {info['base_url']}"
 
 
 def generate(
@@ -53,15 +41,15 @@ def generate(
     from copydesk.services.generation import DraftRecord, generate_for_brief
 
     ws = workspace()
-    settings = _settings(ws, model=model, base_url=base_url, api_key_env=api_key_env,
-                         max_concurrency=concurrency)
+    settings = endpoint_settings(ws, model=model, base_url=base_url, api_key_env=api_key_env,
+                                 max_concurrency=concurrency)
     desk = Desk.open(ws)
     try:
         brief = desk.get_brief(brief_id)
         count = n or brief.variants
         client = make_client(settings)
         console.print(f"Generating {count} {brief.channel.value} variant(s) for "
-                      f"[bold]{escape(brief.id)}[/] with {escape(_describe(client))}")
+                      f"[bold]{escape(brief.id)}[/] with {escape(endpoint_label(settings))}")
         options = GenerationOptions.from_settings(settings, redact_pii=redact_pii)
         with Progress(
             TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
@@ -130,23 +118,15 @@ def check(
 ) -> None:
     """Show the configured endpoint and model, and make a one-token round trip."""
     ws = workspace()
-    settings = _settings(ws, model=model, base_url=base_url, api_key_env=api_key_env)
+    settings = endpoint_settings(ws, model=model, base_url=base_url, api_key_env=api_key_env)
     client = make_client(settings)
     info = client.describe()
     console.print(f"endpoint kind: {info['endpoint_kind']}")
     console.print(f"base_url:      {info.get('base_url') or '(in process)'}")
     console.print(f"model:         {escape(str(info['model']))}")
-    if client.endpoint_kind == "embedded":
-        console.print(f"label:         {EMBEDDED_LABEL}")
-    prompt = PromptLibrary(ws.prompts_dir).render("llm-check")
-    completion = client.chat([{"role": "user", "content": prompt.text}], max_tokens=1,
-                             temperature=0.0)
-    client.close()
-    answer = completion.text.strip()
-    answer = answer if len(answer) <= 40 else answer[:39] + "…"
-    console.print(f"[green]ok[/]: answered {escape(repr(answer))} in "
-                  f"{completion.latency:.2f}s ({completion.usage.total_tokens} tokens, "
-                  f"model {escape(completion.model)})")
+    console.print(f"label:         {escape(endpoint_label(settings))}")
+    result = connection_test(ws, settings, client)
+    console.print(f"[green]ok[/]: {escape(result.message)}")
 
 
 def register(app: typer.Typer) -> None:

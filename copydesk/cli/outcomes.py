@@ -5,18 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated
 
-import sqlite_utils
 import typer
 
-from copydesk.cli.common import ACT_AS_HELP, console, console_err, workspace
+from copydesk.cli.common import ACT_AS_HELP, console, console_err, open_desk
 from copydesk.errors import InputError, UsageError
-
-
-def _open_db() -> sqlite_utils.Database:
-    """The workspace library, opened (and migrated) by the service layer."""
-    from copydesk.services.desk import Desk
-
-    return Desk.open(workspace()).db
 
 
 def import_command(
@@ -33,11 +25,10 @@ def import_command(
     """Import outcome records. Good rows are stored even when some are rejected (the
     command then exits 1); importing the same file again counts nothing twice."""
     from copydesk.measure.outcomes import write_rejects
-    from copydesk.services.desk import Desk
 
     if not as_:
         raise UsageError("say who imports: --as USER (a marketer or admin)")
-    result = Desk.open(workspace()).import_outcomes(file, actor=as_)
+    result = open_desk().import_outcomes(file, actor=as_)
     console.print(
         f"{result.source}: {result.read} rows read, {result.imported} imported, "
         f"{result.duplicates} already present, {len(result.rejects)} rejected"
@@ -57,16 +48,6 @@ def import_command(
     )
 
 
-def _campaign_metric(campaign_id: str) -> str:
-    """The primary metric the campaign file chose (converted when there is no file)."""
-    from copydesk.rules import load_campaign
-
-    path = workspace().campaigns_dir / f"{campaign_id}.yaml"
-    if not path.exists():
-        return "converted"
-    return load_campaign(path).campaign.metric
-
-
 def report_command(
     campaign_id: Annotated[str, typer.Argument(help="Campaign id, as in the send records.")],
     metric: Annotated[
@@ -81,9 +62,9 @@ def report_command(
     """Results of a campaign against its holdout: rates, lift with 95% intervals,
     unsubscribes and complaints next to every lift, and a plain verdict."""
     from copydesk.measure.formats import render
-    from copydesk.measure.report import campaign_report
+    from copydesk.services import campaigns
 
-    text = render(campaign_report(_open_db(), campaign_id, metric=metric or _campaign_metric(campaign_id)), fmt)
+    text = render(campaigns.report(open_desk(), campaign_id, metric=metric), fmt)
     console.file.write(text)
     console.file.flush()
 

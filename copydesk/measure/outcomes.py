@@ -23,6 +23,7 @@ from typing import Any
 import sqlite_utils
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from copydesk import clock
 from copydesk.errors import InputError
 from copydesk.measure.tables import OUTCOMES
 
@@ -245,7 +246,7 @@ def import_outcomes(
     """
     name = source or str(path)
     result = ImportResult(source=name)
-    imported_at = (now or datetime.now(UTC)).astimezone(UTC).isoformat()
+    imported_at = (now or clock.now()).astimezone(UTC).isoformat()
     sends = _SendIndex(db)
     rows = read_rows(path, source=name)
     with db.atomic():

@@ -15,11 +15,12 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from itertools import islice
 from pathlib import Path
 from typing import Any
 
+from copydesk import clock
 from copydesk.errors import CopydeskError, UsageError
 from copydesk.models import ApprovedContent, SendRecord
 from copydesk.render.audience import REJECT_COLUMNS, Record, Reject, RowWriter, read_rows
@@ -254,7 +255,7 @@ def render_campaign(
     if workers < 1:
         raise UsageError("--workers must be 1 or more")
     campaign = campaign_file.campaign
-    moment = as_utc(now) if now is not None else datetime.now(UTC)
+    moment = as_utc(now) if now is not None else clock.now()
     today = today or moment.date()
     cap_days = campaign.frequency_cap.per_days if campaign.frequency_cap else 0
     job = _Job(

@@ -71,6 +71,10 @@ class Desk(UsersMixin, BriefsMixin, VariantsMixin, ReviewsMixin, LibraryMixin, S
         """Audit events in order, optionally filtered."""
         return audit.events(self.db, entity_id=entity_id, actor=actor, action=action, limit=limit)
 
+    def audit_facets(self) -> tuple[list[str], list[str]]:
+        """Every actor and every action in the audit log (for the log's filters)."""
+        return audit.facets(self.db)
+
     def verify_audit(self) -> tuple[bool, str]:
         """Check the audit hash chain: (ok, message naming the first bad event)."""
         ok, message, _ = audit.verify(self.db)

@@ -119,6 +119,23 @@ class LibraryMixin:
             params.append(status)
         return self._query_variants(where, params, limit=limit)
 
+    def segments(self) -> list[str]:
+        """Every segment name used by a brief or a variant."""
+        rows = self.db.execute(
+            "SELECT segment FROM briefs UNION SELECT segment FROM variants WHERE segment IS NOT NULL ORDER BY 1"
+        ).fetchall()
+        return [r[0] for r in rows if r[0]]
+
+    def findings_by_day(self) -> list[dict[str, Any]]:
+        """Guardrail findings on new revisions per day, category and severity."""
+        rows = self.db.execute(
+            "SELECT substr(r.created_at, 1, 10) AS day, json_extract(j.value, '$.category') AS category, "
+            "json_extract(j.value, '$.severity') AS severity, COUNT(*) "
+            "FROM revisions r, json_each(r.findings) j "
+            "GROUP BY day, category, severity ORDER BY day, category, severity"
+        ).fetchall()
+        return [{"day": r[0], "category": r[1], "severity": r[2], "findings": int(r[3])} for r in rows]
+
     def status_counts(self) -> dict[str, int]:
         """How many variants are in each status, with ``expired`` split out of approved."""
         counts = {s: 0 for s in STATUS_FILTERS}

@@ -13,6 +13,7 @@ if TYPE_CHECKING:
     import sqlite_utils
 
     from copydesk.measure.outcomes import ImportResult
+    from copydesk.measure.report import CampaignReport
     from copydesk.models import User
 
 
@@ -38,3 +39,9 @@ class OutcomesMixin:
                       "rejected": len(result.rejects)},
             )
         return result
+
+    def campaign_report(self, campaign_id: str, *, metric: str = "converted") -> CampaignReport:
+        """The campaign's send records and outcomes, measured against its holdout."""
+        from copydesk.measure.report import campaign_report
+
+        return campaign_report(self.db, campaign_id, metric=metric)

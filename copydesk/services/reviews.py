@@ -12,6 +12,7 @@ sending or export until a reviewer approves it again.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
@@ -36,6 +37,17 @@ if TYPE_CHECKING:
     import sqlite_utils
 
     from copydesk.models import User
+
+@dataclass(frozen=True)
+class QueueEntry:
+    """One brief with variants waiting for review."""
+
+    brief_id: str
+    title: str
+    channel: str
+    stage: str
+    waiting: int
+
 
 REVIEW_COLUMNS = ("variant_id", "revision", "content_hash", "decision", "reviewer", "comment", "at", "review_by")
 
@@ -250,6 +262,15 @@ class ReviewsMixin:
             [variant_id, revision, digest, decision, reviewer, comment, at,
              review_by.isoformat() if review_by else None],
         )
+
+    def review_queue(self) -> list[QueueEntry]:
+        """Briefs with variants in review, the longest-waiting first."""
+        rows = self.db.execute(
+            "SELECT v.brief_id, COALESCE(b.title, ''), v.channel, v.stage, COUNT(*), MIN(v.updated_at) "
+            "FROM variants v LEFT JOIN briefs b ON b.id = v.brief_id WHERE v.status = 'in_review' "
+            "GROUP BY v.brief_id ORDER BY MIN(v.updated_at), v.brief_id"
+        ).fetchall()
+        return [QueueEntry(r[0], r[1], r[2], r[3], int(r[4])) for r in rows]
 
     def reviews(self, variant_id: str) -> list[Review]:
         """Every approval and rejection of a variant, oldest first."""

@@ -15,6 +15,30 @@ PAGE_SIZE = 50
 
 
 @dataclass(frozen=True)
+class LibraryFilter:
+    """The Library and Review pages' filters (empty strings mean 'any')."""
+
+    text: str = ""
+    status: str = ""
+    stage: str = ""
+    channel: str = ""
+    segment: str = ""
+    brief_id: str = ""
+    expiring_within_days: int | None = None
+
+    def list_kwargs(self) -> dict[str, Any]:
+        """Keyword arguments for :meth:`Desk.list_variants` and :meth:`Desk.count_variants`."""
+        return {
+            "status": self.status or None,
+            "stage": self.stage or None,
+            "channel": self.channel or None,
+            "segment": self.segment or None,
+            "brief_id": self.brief_id or None,
+            "expiring_within_days": self.expiring_within_days,
+        }
+
+
+@dataclass(frozen=True)
 class Page:
     """One page of a list: 1-based ``number`` of ``pages``, rows ``offset``..``offset+size``."""
 

@@ -56,7 +56,7 @@ def test_llm_check_round_trip(gen_desk: Desk, fake_openai: FakeOpenAI, cli: Any)
                  "--model", "fake-model")
     assert result.code == 0, result
     assert "endpoint kind: openai" in result.out and fake_openai.base_url in result.out
-    assert "ok: answered 'OK'" in result.out
+    assert "ok: the endpoint answered 'OK'" in result.out
     (sent,) = fake_openai.chat_requests()
     assert sent.body["max_tokens"] == 1
 

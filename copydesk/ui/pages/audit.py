@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from copydesk.ui import queries, session
+from copydesk.ui import session
 from copydesk.ui.filters import audit_rows
 
 LIMITS = (100, 500, 2000, 10000)
@@ -21,8 +21,9 @@ def page() -> None:
         ok, message = d.verify_audit()
         (st.success if ok else st.error)(message if ok else f"Audit chain broken: {message}")
     c1, c2, c3, c4 = st.columns(4)
-    actor = c1.selectbox("Actor", ["", *queries.audit_actors(d.db)], key="audit_actor")
-    action = c2.selectbox("Action", ["", *queries.audit_actions(d.db)], key="audit_action")
+    actors, actions = d.audit_facets()
+    actor = c1.selectbox("Actor", ["", *actors], key="audit_actor")
+    action = c2.selectbox("Action", ["", *actions], key="audit_action")
     entity_id = c3.text_input("Entity id (variant, brief, user...)", key="audit_entity").strip()
     limit = c4.selectbox("Newest", LIMITS, key="audit_limit")
     events = d.audit_log(entity_id=entity_id or None, actor=actor or None, action=action or None, limit=limit)

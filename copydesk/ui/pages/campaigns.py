@@ -4,7 +4,6 @@ one contact, dry-run an uploaded audience, and see the campaign's results."""
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
 from pathlib import Path
 
 import altair as alt
@@ -12,9 +11,10 @@ import pandas as pd
 import streamlit as st
 
 from copydesk.errors import CopydeskError, InputError, NotFoundError
-from copydesk.measure.report import campaign_report
 from copydesk.rules.decide import Outcome
+from copydesk.rules.explain import explain_dict, headline
 from copydesk.services import Desk
+from copydesk.services import campaigns as svc
 from copydesk.ui import campaign_tools as ct
 from copydesk.ui import session
 from copydesk.ui.filters import contact_label, parse_contact_fields
@@ -35,7 +35,7 @@ SAMPLE = "A contact from a sample audience"
 
 
 def _editor(ws: Workspace) -> tuple[str, str, bool]:
-    files = ct.campaign_files(ws)
+    files = svc.campaign_files(ws)
     names = [p.name for p in files]
     choice = st.selectbox("Campaign file", [*names, NEW], key="camp_file")
     path = ws.campaigns_dir / choice if choice != NEW else None
@@ -45,7 +45,7 @@ def _editor(ws: Workspace) -> tuple[str, str, bool]:
     return text, (str(path) if path is not None else "new campaign"), text != original or path is None
 
 
-def _save(ws: Workspace, check: ct.CampaignCheck, text: str, source: str) -> None:
+def _save(ws: Workspace, check: svc.CampaignCheck, text: str, source: str) -> None:
     path = Path(source) if source != "new campaign" else ws.campaigns_dir / f"{check.campaign.id}.yaml"
     if source == "new campaign" and path.exists():
         raise InputError(f"{path.name} exists already: pick it in the list to edit it")
@@ -54,17 +54,17 @@ def _save(ws: Workspace, check: ct.CampaignCheck, text: str, source: str) -> Non
     session.flash(f"Saved {path.name}.")
 
 
-def _validate(d: Desk, ws: Workspace, text: str, source: str, *, can_save: bool) -> ct.CampaignCheck | None:
+def _validate(d: Desk, ws: Workspace, text: str, source: str, *, can_save: bool) -> svc.CampaignCheck | None:
     try:
-        check = ct.check_campaign(ws, text, source, d.approved_content())
+        check = svc.validate(d, svc.campaign_from_text(text, source))
     except CopydeskError as exc:
         st.error(str(exc))
         return None
     c = check.campaign
     st.success(f"Valid: campaign **{c.id}** ({c.channel.value}), template {c.template} "
                f"({', '.join(check.parts)}), holdout {c.holdout:.0%}")
-    st.dataframe(pd.DataFrame(check.rules), hide_index=True, width="stretch")
-    if any(r["eligible today"] == "none" for r in check.rules):
+    st.dataframe(pd.DataFrame([r.as_row() for r in check.rules]), hide_index=True, width="stretch")
+    if check.empty_rules:
         st.warning("Some rules have no approved variant today: their contacts fall back or get no message.")
     if can_save and st.button("Save campaign file", key="camp_save"):
         with session.errors_shown():
@@ -76,12 +76,12 @@ def _validate(d: Desk, ws: Workspace, text: str, source: str, *, can_save: bool)
 def _contact(ws: Workspace) -> dict | None:  # type: ignore[type-arg]
     how = st.radio("Contact", [SAMPLE, TYPED], horizontal=True, key="camp_contact_how")
     if how == SAMPLE:
-        audiences = ct.audience_files(ws)
+        audiences = svc.audience_files(ws)
         if not audiences:
             st.info("No sample audience in audiences/: type the fields instead.")
             return None
         name = st.selectbox("Audience", [p.name for p in audiences], key="camp_audience")
-        contacts, rejects = ct.load_contacts(ws.audiences_dir / name)
+        contacts, rejects = svc.load_contacts(ws.audiences_dir / name)
         if rejects:
             st.caption(f"{len(rejects)} row(s) of {name} could not be read (first: row {rejects[0].row}: "
                        f"{rejects[0].reason})")
@@ -101,21 +101,19 @@ def _contact(ws: Workspace) -> dict | None:  # type: ignore[type-arg]
         return None
 
 
-def _preview(d: Desk, ws: Workspace, check: ct.CampaignCheck) -> None:
+def _preview(d: Desk, ws: Workspace, check: svc.CampaignCheck) -> None:
     contact = _contact(ws)
     if contact is None:
         return
-    now = datetime.now(UTC)
     try:
-        result = ct.preview(ws, check.file, contact, d.approved_content(now.date()),
-                            ct.history_for(d, check.campaign, now), now=now)
+        result = svc.preview(d, check.file, contact)
     except CopydeskError as exc:
         st.error(str(exc))
         return
     outcome = result.decision.outcome
-    (st.success if outcome is Outcome.SELECTED else st.warning)(f"**{outcome.value}** — {result.headline}")
+    (st.success if outcome is Outcome.SELECTED else st.warning)(f"**{outcome.value}** — {headline(result.decision)}")
     st.markdown("**Trace** (every rule evaluated, in order)")
-    st.dataframe(pd.DataFrame(result.trace), hide_index=True, width="stretch")
+    st.dataframe(pd.DataFrame(ct.trace_rows(result.decision)), hide_index=True, width="stretch")
     if result.render_error:
         st.error(f"Rendering failed, this contact would go to the rejects file: {result.render_error}")
     if result.rendered:
@@ -128,23 +126,20 @@ def _preview(d: Desk, ws: Workspace, check: ct.CampaignCheck) -> None:
             elif part.startswith("rendered_"):
                 st.code(value, language=None, wrap_lines=True)
     with st.expander("Decision as JSON"):
-        st.code(json.dumps(result.explained, indent=2, ensure_ascii=False, default=str), language="json")
+        st.code(json.dumps(explain_dict(result.decision), indent=2, ensure_ascii=False, default=str), language="json")
 
 
-def _dry_run(d: Desk, ws: Workspace, check: ct.CampaignCheck) -> None:
+def _dry_run(d: Desk, ws: Workspace, check: svc.CampaignCheck) -> None:
     st.caption("Decide and render the whole audience without recording any send.")
     upload = st.file_uploader("Audience (CSV or JSONL with a contact_id column)", type=["csv", "jsonl", "ndjson"],
                               key="camp_upload")
     if upload is not None and st.button("Dry run", type="primary", key="camp_dry_run"):
-        now = datetime.now(UTC)
         try:
-            st.session_state["camp_dry"] = ct.dry_run(ws, check.file, upload.getvalue(), upload.name,
-                                                      d.approved_content(now.date()),
-                                                      ct.history_for(d, check.campaign, now), now=now)
+            st.session_state["camp_dry"] = svc.dry_run(d, check.file, upload.getvalue(), upload.name)
         except CopydeskError as exc:
             st.error(str(exc))
             return
-    run: ct.DryRun | None = st.session_state.get("camp_dry")
+    run: svc.DryRun | None = st.session_state.get("camp_dry")
     if run is None:
         return
     s = run.summary
@@ -192,7 +187,7 @@ def page() -> None:
             st.info("Fix the campaign file first (see the Campaign file tab).")
         else:
             try:
-                report = campaign_report(d.db, check.campaign.id)
+                report = svc.report(d, check.campaign.id)
             except NotFoundError as exc:
                 st.info(f"No results yet: {exc}. Record the sends ('copydesk sends record') and import "
                         "outcomes ('copydesk outcomes import') to measure the campaign.")

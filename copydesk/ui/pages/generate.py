@@ -9,9 +9,9 @@ from copydesk.errors import CopydeskError
 from copydesk.llm.factory import make_client
 from copydesk.llm.generate import GenerationOptions
 from copydesk.models import User
-from copydesk.services import Desk
+from copydesk.services import Desk, endpoints
 from copydesk.services.generation import DraftRecord, generate_for_brief
-from copydesk.ui import endpoints, session, variant_view
+from copydesk.ui import session, variant_view
 from copydesk.ui.highlight import md_escape
 from copydesk.vocab import Status
 

@@ -9,8 +9,8 @@ import streamlit as st
 from copydesk.models import User, Variant
 from copydesk.services import Desk
 from copydesk.services.library import STATUS_FILTERS
-from copydesk.ui import queries, session, variant_view
-from copydesk.ui.filters import variant_rows
+from copydesk.ui import session, variant_view
+from copydesk.ui.filters import LibraryFilter, variant_rows
 from copydesk.ui.highlight import md_escape
 from copydesk.ui.provenance import history_rows, review_rows
 from copydesk.ui.widgets import page_picker
@@ -22,15 +22,15 @@ SEARCH_LIMIT = 1000
 EXPORTS = {"csv": ("CSV", "text/csv"), "json": ("JSON", "application/json")}
 
 
-def _filters(d: Desk) -> queries.LibraryFilter:
+def _filters(d: Desk) -> LibraryFilter:
     c1, c2, c3, c4, c5 = st.columns([3, 1, 1, 1, 1])
     text = c1.text_input("Search the text", key="lib_text", placeholder="e.g. waterproof boots")
     status = c2.selectbox("Status", ["", *STATUS_FILTERS], key="lib_status")
     stage = c3.selectbox("Stage", ["", *[s.value for s in Stage]], key="lib_stage")
     channel = c4.selectbox("Channel", ["", *[c.value for c in Channel]], key="lib_channel")
-    segment = c5.selectbox("Segment", ["", *queries.distinct_segments(d.db)], key="lib_segment")
+    segment = c5.selectbox("Segment", ["", *d.segments()], key="lib_segment")
     expiring = st.checkbox(f"Only approvals expiring within {EXPIRING_DAYS} days", key="lib_expiring")
-    return queries.LibraryFilter(text=text.strip(), status=status, stage=stage, channel=channel, segment=segment,
+    return LibraryFilter(text=text.strip(), status=status, stage=stage, channel=channel, segment=segment,
                                  expiring_within_days=EXPIRING_DAYS if expiring else None)
 
 
@@ -81,7 +81,7 @@ def page() -> None:
     filt = _filters(d)
     with session.errors_shown():
         ids = [v.id for v in d.search(filt.text, limit=SEARCH_LIMIT)] if filt.text else None
-        total = queries.count_variants(d, filt, ids)
+        total = d.count_variants(**filt.list_kwargs(), ids=ids)
         pg = page_picker(total, key="lib_page", size=PER_PAGE)
         variants = d.list_variants(**filt.list_kwargs(), ids=ids, limit=pg.size, offset=pg.offset) if total else []
         if ids is not None and len(ids) == SEARCH_LIMIT:

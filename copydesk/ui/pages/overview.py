@@ -7,7 +7,7 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from copydesk.ui import coverage, queries, session
+from copydesk.ui import coverage, session
 from copydesk.ui.filters import variant_rows
 
 DUE_DAYS = 30
@@ -30,7 +30,7 @@ def page() -> None:
     st.subheader("Coverage of approved, unexpired content")
     by_segment = st.toggle("Split by segment", key="overview_by_segment")
     approved = d.approved_content()
-    matrix = coverage.coverage_matrix(approved, by_segment=by_segment, segments=queries.distinct_segments(d.db))
+    matrix = coverage.coverage_matrix(approved, by_segment=by_segment, segments=d.segments())
     gaps = coverage.empty_cells(matrix)
     st.dataframe(matrix.style.map(coverage.highlight_empty), width="stretch")
     st.caption(f"{len(approved):,} approved variant(s); {len(gaps)} empty cell(s) highlighted — "
@@ -46,7 +46,7 @@ def page() -> None:
         st.info(f"Nothing expires within {DUE_DAYS} days.")
 
     st.subheader("Guardrail findings over time")
-    rows = queries.findings_by_day(d.db)
+    rows = d.findings_by_day()
     if rows:
         frame = pd.DataFrame(rows)
         chart = (

@@ -12,8 +12,9 @@ from copydesk.clock import today
 from copydesk.models import User, Variant
 from copydesk.services import Desk
 from copydesk.services.variants import open_blocks
-from copydesk.ui import queries, session, variant_view
+from copydesk.ui import session, variant_view
 from copydesk.ui.diff import revision_diff
+from copydesk.ui.filters import LibraryFilter
 from copydesk.ui.highlight import md_escape
 from copydesk.ui.widgets import page_picker
 
@@ -101,7 +102,7 @@ def page() -> None:
     source = st.radio("Queue", [IN_REVIEW, EXPIRED], horizontal=True, key="review_source")
     status = "in_review" if source == IN_REVIEW else "expired"
     if status == "in_review":
-        queue = queries.review_queue(d.db)
+        queue = d.review_queue()
         if not queue:
             st.success("Nothing waiting for review.")
             return
@@ -111,8 +112,8 @@ def page() -> None:
                                 format_func=lambda b: f"{b} ({waiting[b]} waiting)")
     else:
         brief_id = ""
-    filt = queries.LibraryFilter(status=status, brief_id=brief_id)
-    total = queries.count_variants(d, filt)
+    filt = LibraryFilter(status=status, brief_id=brief_id)
+    total = d.count_variants(**filt.list_kwargs())
     if not total:
         st.success("No expired approvals." if status == "expired" else "Nothing waiting for this brief.")
         return

@@ -8,8 +8,8 @@ import streamlit as st
 
 from copydesk.errors import CopydeskError
 from copydesk.models import User
-from copydesk.services import Desk
-from copydesk.ui import endpoints, session
+from copydesk.services import Desk, endpoints
+from copydesk.ui import session
 from copydesk.ui.policy_view import policy_rows
 from copydesk.vocab import Role
 
