@@ -4,36 +4,20 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from copydesk import audit
 from copydesk.clock import now_iso
 from copydesk.db import write_transaction
 from copydesk.errors import InputError, NotFoundError
 from copydesk.models import Brief
+from copydesk.services.base import DeskBase
 from copydesk.services.permissions import require
 from copydesk.yamlio import load_model
 
-if TYPE_CHECKING:
-    import sqlite_utils
 
-    from copydesk.models import User
-
-
-class BriefsMixin:
+class BriefsMixin(DeskBase):
     """Add, update, read and list briefs."""
-
-    db: sqlite_utils.Database
-
-    if TYPE_CHECKING:
-        def actor(self, name: str) -> User: ...  # provided by UsersMixin
-
-    def get_brief(self, brief_id: str) -> Brief:
-        """The brief ``brief_id``; NotFoundError if none."""
-        row = self.db.execute("SELECT data FROM briefs WHERE id = ?", [brief_id]).fetchone()
-        if row is None:
-            raise NotFoundError(f"no brief '{brief_id}' (see 'copydesk brief list')")
-        return Brief.model_validate_json(row[0])
 
     def brief_info(self, brief_id: str) -> dict[str, Any]:
         """The stored brief row: version, source, who and when."""

@@ -1,17 +1,12 @@
 """The service layer: the one place that enforces permissions, the invariants of
-DESIGN.md and transactions. The CLI and the app call :class:`Desk`; nothing else
-writes to the library."""
+docs/design.md and transactions. The CLI and the app call :class:`Desk`; nothing else
+writes to the library. Its parts are mixins on :class:`~copydesk.services.base.DeskBase`."""
 
 from __future__ import annotations
 
-from functools import cached_property
-from typing import Any
-
-import sqlite_utils
-
 from copydesk import audit
 from copydesk.db import open_db
-from copydesk.models import AuditEvent, Brief, Finding
+from copydesk.models import AuditEvent
 from copydesk.services.briefs import BriefsMixin
 from copydesk.services.library import LibraryMixin
 from copydesk.services.outcomes import OutcomesMixin
@@ -19,17 +14,11 @@ from copydesk.services.reviews import ReviewsMixin
 from copydesk.services.sends import SendsMixin
 from copydesk.services.users import UsersMixin
 from copydesk.services.variants import VariantsMixin
-from copydesk.vocab import Channel
 from copydesk.workspace import Workspace
 
 
 class Desk(UsersMixin, BriefsMixin, VariantsMixin, ReviewsMixin, LibraryMixin, SendsMixin, OutcomesMixin):
     """Everything a user can do to the library, checked and audited."""
-
-    def __init__(self, db: sqlite_utils.Database, workspace: Workspace | None = None) -> None:
-        self.db = db
-        self.workspace = workspace
-        self.review_days = workspace.config().review_days if workspace else 180
 
     @classmethod
     def open(cls, workspace: Workspace) -> Desk:
@@ -44,25 +33,6 @@ class Desk(UsersMixin, BriefsMixin, VariantsMixin, ReviewsMixin, LibraryMixin, S
     def close(self) -> None:
         """Close the database connection."""
         self.db.close()
-
-    @cached_property
-    def policy(self) -> Any:
-        """The workspace's guardrail policy, or ``None`` when there is none."""
-        if self.workspace is None or not self.workspace.policy_path.exists():
-            return None
-        try:
-            from copydesk.guardrails import load_policy
-        except ImportError:  # pragma: no cover - guardrails not installed
-            return None
-        return load_policy(self.workspace.policy_path)
-
-    def check_content(
-        self, channel: Channel, fields: dict[str, str], brief: Brief | None
-    ) -> list[Finding]:
-        """Run the guardrails on one revision's fields."""
-        if self.policy is None:
-            return []
-        return list(self.policy.check(channel, fields, brief=brief))
 
     def audit_log(
         self, *, entity_id: str | None = None, actor: str | None = None,

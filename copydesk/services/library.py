@@ -8,7 +8,7 @@ import json
 import re
 from datetime import date, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from copydesk import audit
 from copydesk.clock import today
@@ -18,19 +18,9 @@ from copydesk.hashing import content_hash
 from copydesk.models import ApprovedContent, Brief, Variant
 from copydesk.placeholders import fields_placeholders
 from copydesk.review_by import expired_sql, unexpired_sql
+from copydesk.services.base import REVISION_COLUMNS, VARIANT_COLUMNS, DeskBase, revision_from_row, variant_from_rows
 from copydesk.services.permissions import require
-from copydesk.services.variants import (
-    REVISION_COLUMNS,
-    VARIANT_COLUMNS,
-    revision_from_row,
-    variant_from_rows,
-)
 from copydesk.vocab import Status
-
-if TYPE_CHECKING:
-    import sqlite_utils
-
-    from copydesk.models import User
 
 EXPORT_FORMATS = ("csv", "json", "jsonl")
 STATUS_FILTERS = (*[s.value for s in Status], "expired")
@@ -42,14 +32,8 @@ def fts_query(text: str) -> str:
     return " ".join(f'"{w}"' for w in words)
 
 
-class LibraryMixin:
+class LibraryMixin(DeskBase):
     """Read the library; export only approved content."""
-
-    db: sqlite_utils.Database
-
-    if TYPE_CHECKING:
-        def actor(self, name: str) -> User: ...
-        def get_brief(self, brief_id: str) -> Brief: ...
 
     def list_variants(
         self,

@@ -7,23 +7,16 @@ from typing import TYPE_CHECKING
 
 from copydesk import audit
 from copydesk.db import write_transaction
+from copydesk.services.base import DeskBase
 from copydesk.services.permissions import require
 
 if TYPE_CHECKING:
-    import sqlite_utils
-
     from copydesk.measure.outcomes import ImportResult
     from copydesk.measure.report import CampaignReport
-    from copydesk.models import User
 
 
-class OutcomesMixin:
+class OutcomesMixin(DeskBase):
     """Import what happened after a send."""
-
-    db: sqlite_utils.Database
-
-    if TYPE_CHECKING:
-        def actor(self, name: str) -> User: ...
 
     def import_outcomes(self, path: Path | str, *, actor: str) -> ImportResult:
         """Import an outcomes CSV/JSONL file; bad rows come back as rejects, the good

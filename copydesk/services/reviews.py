@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from copydesk import audit
 from copydesk.clock import now_iso, today
@@ -29,14 +29,11 @@ from copydesk.errors import (
 )
 from copydesk.models import Finding, Review, Variant
 from copydesk.review_by import new_review_by
+from copydesk.services.base import DeskBase
 from copydesk.services.permissions import require
 from copydesk.services.variants import open_blocks
 from copydesk.vocab import Severity, Status
 
-if TYPE_CHECKING:
-    import sqlite_utils
-
-    from copydesk.models import User
 
 @dataclass(frozen=True)
 class QueueEntry:
@@ -58,17 +55,8 @@ def _describe(findings: list[Finding]) -> str:
     return shown + more
 
 
-class ReviewsMixin:
+class ReviewsMixin(DeskBase):
     """Transitions of the review state machine, each checked and audited."""
-
-    db: sqlite_utils.Database
-    review_days: int
-
-    if TYPE_CHECKING:
-        def actor(self, name: str) -> User: ...
-        def get_variant(self, variant_id: str) -> Variant: ...
-        def _variant_row(self, variant_id: str) -> dict[str, Any]: ...
-        def contributors(self, variant_id: str) -> set[str]: ...
 
     def _check_current(
         self, v: dict[str, Any], expected_revision: int | None, expected_hash: str | None,

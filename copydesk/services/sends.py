@@ -4,29 +4,19 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
-from typing import TYPE_CHECKING
 
 from copydesk import audit
 from copydesk.db import write_transaction
 from copydesk.models import SendRecord
+from copydesk.services.base import DeskBase
 from copydesk.services.permissions import require
 from copydesk.vocab import Channel
-
-if TYPE_CHECKING:
-    import sqlite_utils
-
-    from copydesk.models import User
 
 SEND_COLUMNS = ("contact_id", "campaign_id", "channel", "variant_id", "content_hash", "rule_id", "holdout", "sent_at")
 
 
-class SendsMixin:
+class SendsMixin(DeskBase):
     """Append and read send records."""
-
-    db: sqlite_utils.Database
-
-    if TYPE_CHECKING:
-        def actor(self, name: str) -> User: ...
 
     def record_sends(
         self, records: Iterable[SendRecord], *, actor: str, stages: dict[str, str] | None = None

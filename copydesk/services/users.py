@@ -4,63 +4,33 @@ from __future__ import annotations
 
 import json
 import re
-from typing import TYPE_CHECKING, Any
 
 from copydesk import audit
 from copydesk.clock import now_iso
 from copydesk.db import write_transaction
-from copydesk.errors import AuthenticationError, InputError, NotFoundError, PermissionDenied
+from copydesk.errors import AuthenticationError, InputError, PermissionDenied
 from copydesk.models import User
 from copydesk.passwords import check_password, hash_password
+from copydesk.services.base import DeskBase, user_from_row
 from copydesk.services.permissions import require
 from copydesk.vocab import Role
-
-if TYPE_CHECKING:
-    import sqlite_utils
 
 NAME = re.compile(r"^[a-z][a-z0-9._-]{1,31}$")
 
 
-def _user(row: dict[str, Any]) -> User:
-    return User(
-        name=row["name"],
-        roles=[Role(r) for r in json.loads(row["roles"])],
-        created_at=row["created_at"],
-        active=bool(row["active"]),
-    )
-
-
-class UsersMixin:
+class UsersMixin(DeskBase):
     """User management. The first user can only be an admin and needs no actor."""
-
-    db: sqlite_utils.Database
 
     def has_users(self) -> bool:
         """True once any user exists (the app asks for a first admin until then)."""
         return bool(self.db.execute("SELECT 1 FROM users LIMIT 1").fetchone())
-
-    def get_user(self, name: str) -> User:
-        """The user called ``name``; NotFoundError if none."""
-        row = self.db.execute(
-            "SELECT name, roles, created_at, active FROM users WHERE name = ?", [name]
-        ).fetchone()
-        if row is None:
-            raise NotFoundError(f"no user '{name}' (see 'copydesk user list')")
-        return _user(dict(zip(["name", "roles", "created_at", "active"], row, strict=True)))
-
-    def actor(self, name: str) -> User:
-        """The active user ``name``, for an action taken as them."""
-        user = self.get_user(name)
-        if not user.active:
-            raise PermissionDenied(f"user '{name}' is deactivated")
-        return user
 
     def list_users(self) -> list[User]:
         """All users, by name."""
         rows = self.db.execute(
             "SELECT name, roles, created_at, active FROM users ORDER BY name"
         ).fetchall()
-        return [_user(dict(zip(["name", "roles", "created_at", "active"], r, strict=True))) for r in rows]
+        return [user_from_row(dict(zip(["name", "roles", "created_at", "active"], r, strict=True))) for r in rows]
 
     def add_user(
         self, name: str, roles: list[Role], password: str, *, actor: str | None

@@ -3,64 +3,19 @@
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from pydantic import ValidationError
 
 from copydesk import audit
 from copydesk.clock import now_iso
 from copydesk.db import write_transaction
-from copydesk.errors import InputError, InvalidTransition, NotFoundError, StaleRevisionError
+from copydesk.errors import InputError, InvalidTransition, StaleRevisionError
 from copydesk.hashing import content_hash
-from copydesk.models import Brief, Content, Finding, Revision, Variant, Waiver
+from copydesk.models import Brief, Content, Finding, Revision, Variant
+from copydesk.services.base import REVISION_COLUMNS, DeskBase, revision_from_row, searchable_text
 from copydesk.services.permissions import require
-from copydesk.vocab import REQUIRED_FIELDS, Channel, Severity, Status
-
-if TYPE_CHECKING:
-    import sqlite_utils
-
-    from copydesk.models import User
-
-VARIANT_COLUMNS = (
-    "id", "brief_id", "channel", "stage", "segment", "status", "current_revision",
-    "approved_revision", "approved_hash", "approved_by", "approved_at", "review_by",
-    "created_by", "created_at", "updated_at",
-)
-REVISION_COLUMNS = (
-    "variant_id", "number", "channel", "fields", "content_hash", "author", "created_at",
-    "provenance", "findings",
-)
-
-
-def searchable_text(fields: dict[str, str]) -> str:
-    """The text the full-text index sees for one revision."""
-    return "\n".join(v for v in fields.values() if v)
-
-
-def revision_from_row(row: dict[str, Any], waivers: list[Waiver] | None = None) -> Revision:
-    """Build a Revision from a ``revisions`` row."""
-    return Revision(
-        variant_id=row["variant_id"],
-        number=row["number"],
-        content=Content(channel=Channel(row["channel"]), fields=json.loads(row["fields"])),
-        content_hash=row["content_hash"],
-        author=row["author"],
-        created_at=row["created_at"],
-        provenance=json.loads(row["provenance"] or "{}"),
-        findings=[Finding.model_validate(f) for f in json.loads(row["findings"] or "[]")],
-        waivers=waivers or [],
-    )
-
-
-def variant_from_rows(v: dict[str, Any], current: Revision) -> Variant:
-    """Build a Variant from a ``variants`` row and its current revision."""
-    return Variant(
-        id=v["id"], brief_id=v["brief_id"], channel=v["channel"], stage=v["stage"],
-        segment=v["segment"] or "", status=Status(v["status"]), current=current,
-        approved_revision=v["approved_revision"], approved_hash=v["approved_hash"],
-        approved_by=v["approved_by"], approved_at=v["approved_at"], review_by=v["review_by"],
-        created_at=v["created_at"], updated_at=v["updated_at"],
-    )
+from copydesk.vocab import REQUIRED_FIELDS, Severity, Status
 
 
 def open_blocks(revision: Revision) -> list[Finding]:
@@ -72,52 +27,8 @@ def open_blocks(revision: Revision) -> list[Finding]:
     ]
 
 
-class VariantsMixin:
+class VariantsMixin(DeskBase):
     """Create, edit and read variants."""
-
-    db: sqlite_utils.Database
-
-    if TYPE_CHECKING:
-        def actor(self, name: str) -> User: ...  # UsersMixin
-        def get_brief(self, brief_id: str) -> Brief: ...  # BriefsMixin
-        def check_content(
-            self, channel: Channel, fields: dict[str, str], brief: Brief | None
-        ) -> list[Finding]: ...  # Desk
-
-    # -- reading ---------------------------------------------------------------
-    def _variant_row(self, variant_id: str) -> dict[str, Any]:
-        row = self.db.execute(
-            f"SELECT {', '.join(VARIANT_COLUMNS)} FROM variants WHERE id = ?", [variant_id]
-        ).fetchone()
-        if row is None:
-            raise NotFoundError(f"no variant '{variant_id}' (see 'copydesk library list')")
-        return dict(zip(VARIANT_COLUMNS, row, strict=True))
-
-    def _waivers(self, variant_id: str, number: int) -> list[Waiver]:
-        rows = self.db.execute(
-            "SELECT rule_id, field, start, \"end\", reason, by, at FROM waivers "
-            "WHERE variant_id = ? AND revision = ? ORDER BY id",
-            [variant_id, number],
-        ).fetchall()
-        keys = ("rule_id", "field", "start", "end", "reason", "by", "at")
-        return [Waiver.model_validate(dict(zip(keys, r, strict=True))) for r in rows]
-
-    def get_revision(self, variant_id: str, number: int) -> Revision:
-        """Revision ``number`` of a variant, with its findings and waivers."""
-        row = self.db.execute(
-            f"SELECT {', '.join(REVISION_COLUMNS)} FROM revisions WHERE variant_id = ? AND number = ?",
-            [variant_id, number],
-        ).fetchone()
-        if row is None:
-            raise NotFoundError(f"variant '{variant_id}' has no revision {number}")
-        return revision_from_row(
-            dict(zip(REVISION_COLUMNS, row, strict=True)), self._waivers(variant_id, number)
-        )
-
-    def get_variant(self, variant_id: str) -> Variant:
-        """A variant with its current revision."""
-        v = self._variant_row(variant_id)
-        return variant_from_rows(v, self.get_revision(variant_id, v["current_revision"]))
 
     def revisions(self, variant_id: str) -> list[Revision]:
         """Every revision of a variant, oldest first."""
@@ -130,13 +41,6 @@ class VariantsMixin:
             revision_from_row(dict(zip(REVISION_COLUMNS, r, strict=True)), self._waivers(variant_id, r[1]))
             for r in rows
         ]
-
-    def contributors(self, variant_id: str) -> set[str]:
-        """Everyone who authored or edited any revision of the variant."""
-        rows = self.db.execute(
-            "SELECT DISTINCT author FROM revisions WHERE variant_id = ?", [variant_id]
-        ).fetchall()
-        return {r[0] for r in rows}
 
     # -- writing ---------------------------------------------------------------
     def _validated(self, brief: Brief, fields: dict[str, str]) -> Content:
