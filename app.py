@@ -1,11 +1,9 @@
-"""copydesk: the Streamlit app. Run with ``streamlit run app.py`` (see README, "The app").
+"""copydesk: the Streamlit app. Run with ``streamlit run app.py`` (see docs/guides/).
 
-Page config and navigation only; the pages live in ``copydesk/ui/pages/``.
+The app lives in the package (:mod:`copydesk.ui.app`), so ``copydesk app`` works from
+an installed wheel too; this file is the entry point for a source checkout.
 """
 
-import streamlit as st
+from copydesk.ui.app import main
 
-from copydesk.ui.navigation import pages
-
-st.set_page_config(page_title="copydesk", page_icon=":material/edit_note:", layout="wide")
-st.navigation(pages()).run()
+main()

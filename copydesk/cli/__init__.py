@@ -21,8 +21,8 @@ app = typer.Typer(
     add_completion=False,
 )
 
-#: Command modules, each with ``register(app)``. Missing ones are skipped so a
-#: partial checkout still runs.
+#: Command modules, each with ``register(app)``. One that fails to import fails the
+#: whole CLI: a silently missing command would look like a feature that was never there.
 COMMAND_MODULES = (
     "workspace_cmds",
     "users",
@@ -54,13 +54,7 @@ def _root(
 
 def _register_all() -> None:
     for name in COMMAND_MODULES:
-        try:
-            module = importlib.import_module(f"copydesk.cli.{name}")
-        except ModuleNotFoundError as exc:
-            if exc.name == f"copydesk.cli.{name}":
-                continue
-            raise
-        module.register(app)
+        importlib.import_module(f"copydesk.cli.{name}").register(app)
 
 
 _register_all()

@@ -29,7 +29,9 @@ def app_cmd(
 ) -> None:
     """Start the Streamlit app on this workspace."""
     ws = workspace()
-    script = Path(__file__).resolve().parents[2] / "app.py"
+    from copydesk.ui import app as ui_app
+
+    script = Path(ui_app.__file__).resolve()
     env = {**os.environ, "COPYDESK_WORKSPACE": str(ws.root)}
     cmd = [sys.executable, "-m", "streamlit", "run", str(script), "--server.address", "127.0.0.1",
            "--server.port", str(port), "--browser.gatherUsageStats", "false"]
