@@ -101,28 +101,47 @@ def read_rows(path: Path | str) -> Iterator[Record | Reject]:
         yield from _read_parquet(path)
 
 
+def _csv_header(reader: Any, path: Path) -> list[str] | None:
+    """The checked header row (``None`` for an empty file)."""
+    try:
+        header = next(reader)
+    except StopIteration:
+        return None
+    except csv.Error as exc:
+        raise InputError(f"unreadable header: {exc}", source=str(path), line=1) from None
+    header = [h.strip() for h in header]
+    if ID_FIELD not in header:
+        raise InputError(f"no '{ID_FIELD}' column (columns: {', '.join(header)})", source=str(path), line=1)
+    seen: set[str] = set()
+    for name in header:
+        if not name or name in seen:
+            raise InputError(f"empty or repeated column name '{name}'", source=str(path), line=1)
+        seen.add(name)
+    return header
+
+
+def _csv_record(header: list[str], typed: list[bool], cells: list[str], row: int, line: int) -> Record | Reject:
+    if len(cells) != len(header):
+        cid = cells[0] if header[0] == ID_FIELD else None
+        return Reject(row, line, cid, "read", f"expected {len(header)} fields, found {len(cells)}")
+    try:
+        "\x1f".join(cells).encode("utf-8")
+    except UnicodeEncodeError:
+        return Reject(row, line, None, "read", "not valid UTF-8 text")
+    data: dict[str, Any] = {}
+    for name, cell, coerce in zip(header, cells, typed, strict=True):
+        value = coerce_text(cell) if coerce else (cell.strip() or None)
+        if value is not None:
+            data[name] = value
+    return _finish(row, line, data)
+
+
 def _read_csv(path: Path) -> Iterator[Record | Reject]:
     with path.open("r", encoding="utf-8-sig", errors="surrogateescape", newline="") as fh:
         reader = csv.reader(fh)
-        try:
-            header = next(reader)
-        except StopIteration:
+        header = _csv_header(reader, path)
+        if header is None:
             return
-        except csv.Error as exc:
-            raise InputError(f"unreadable header: {exc}", source=str(path), line=1) from None
-        header = [h.strip() for h in header]
-        if ID_FIELD not in header:
-            raise InputError(
-                f"no '{ID_FIELD}' column (columns: {', '.join(header)})", source=str(path), line=1
-            )
-        seen: set[str] = set()
-        for name in header:
-            if not name or name in seen:
-                raise InputError(
-                    f"empty or repeated column name '{name}'", source=str(path), line=1
-                )
-            seen.add(name)
-        width = len(header)
         typed = [name not in TEXT_COLUMNS for name in header]
         row = 0
         while True:
@@ -138,33 +157,7 @@ def _read_csv(path: Path) -> Iterator[Record | Reject]:
             if not cells or (len(cells) == 1 and not cells[0].strip()):
                 continue
             row += 1
-            if len(cells) != width:
-                yield Reject(
-                    row,
-                    line,
-                    cells[0] if header[0] == ID_FIELD else None,
-                    "read",
-                    f"expected {width} fields, found {len(cells)}",
-                )
-                continue
-            try:
-                "\x1f".join(cells).encode("utf-8")
-            except UnicodeEncodeError:
-                yield Reject(row, line, None, "read", "not valid UTF-8 text")
-                continue
-            data: dict[str, Any] = {}
-            for name, cell, coerce in zip(header, cells, typed, strict=True):
-                if not cell:
-                    continue
-                if coerce:
-                    value = coerce_text(cell)
-                    if value is not None:
-                        data[name] = value
-                else:
-                    cell = cell.strip()
-                    if cell:
-                        data[name] = cell
-            yield _finish(row, line, data)
+            yield _csv_record(header, typed, cells, row, line)
 
 
 def _typed_json(obj: dict[str, Any]) -> dict[str, Any]:

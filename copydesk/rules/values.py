@@ -38,23 +38,7 @@ def coerce_text(text: str) -> Any:
         return None
     first = s[0]
     if first.isdigit() or first == "-":
-        if _INT.fullmatch(s):
-            return int(s)
-        if _FLOAT.fullmatch(s):
-            return float(s)
-        if len(s) == 10 and _DATE.fullmatch(s):
-            try:
-                return date.fromisoformat(s)
-            except ValueError:
-                return s
-        if _DATETIME.fullmatch(s):
-            try:
-                return datetime.fromisoformat(s.replace("Z", "+00:00"))
-            except ValueError:
-                return s
-        if "|" in s:
-            return [coerce_text(part) for part in s.split("|") if part.strip()]
-        return s
+        return _numeric_or_date(s)
     low = s.lower()
     if low in _TRUE:
         return True
@@ -65,12 +49,35 @@ def coerce_text(text: str) -> Any:
             parsed = json.loads(s)
         except ValueError:
             return s
-        if isinstance(parsed, list):
-            return parsed
-        return s
+        return parsed if isinstance(parsed, list) else s
     if "|" in s:
-        return [coerce_text(part) for part in s.split("|") if part.strip()]
+        return _split_list(s)
     return s
+
+
+def _numeric_or_date(s: str) -> Any:
+    """A cell starting with a digit or '-': number, date, date-time, list, or the text."""
+    if _INT.fullmatch(s):
+        return int(s)
+    if _FLOAT.fullmatch(s):
+        return float(s)
+    if len(s) == 10 and _DATE.fullmatch(s):
+        try:
+            return date.fromisoformat(s)
+        except ValueError:
+            return s
+    if _DATETIME.fullmatch(s):
+        try:
+            return datetime.fromisoformat(s.replace("Z", "+00:00"))
+        except ValueError:
+            return s
+    if "|" in s:
+        return _split_list(s)
+    return s
+
+
+def _split_list(s: str) -> list[Any]:
+    return [coerce_text(part) for part in s.split("|") if part.strip()]
 
 
 def coerce_iso(text: str) -> Any:
