@@ -141,13 +141,20 @@ def test_init_scaffolds_a_workspace(cli, tmp_path):
     assert cli("init", str(target)).code == 1
 
 
-def test_every_command_has_help():
+def test_every_command_has_help(cli):
     groups = {"user": ["add", "list", "roles", "deactivate", "password"], "brief": ["add", "update", "list", "show"],
               "variant": ["add", "edit", "show", "retire"],
               "review": ["queue", "submit", "approve", "reject", "waive"],
               "library": ["list", "search", "export", "stats"], "audit": ["log", "verify"]}
     for group, commands in groups.items():
         for command in commands:
-            r = subprocess.run([sys.executable, "-m", "copydesk", group, command, "--help"],
-                               capture_output=True, text=True)
-            assert r.returncode == 0 and "Usage" in r.stdout, (group, command, r.stderr)
+            r = cli(group, command, "--help")
+            assert r.code == 0 and "Usage" in r.out, (group, command, r)
+            assert f"copydesk {group} {command}" in r.out, (group, command, r)
+
+
+def test_python_dash_m_runs_the_cli():
+    # one real process for the ``python -m copydesk`` entry point; the rest run in-process
+    r = subprocess.run([sys.executable, "-m", "copydesk", "review", "approve", "--help"],
+                       capture_output=True, text=True)
+    assert r.returncode == 0 and "Usage" in r.stdout and "copydesk review approve" in r.stdout, r.stderr

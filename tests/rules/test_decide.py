@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import functools
+import math
+import random
 from collections import Counter
 from datetime import date, timedelta
 from typing import Any
@@ -162,13 +165,94 @@ def test_even_split_over_a_brief() -> None:
     assert abs(counts["V1"] - 2000) < 200
 
 
+AUDIENCE = 20_000
+SHARE = 0.2
+
+
+def within(count: int, n: int, p: float) -> bool:
+    """``count`` of ``n`` is within 4.5 standard deviations of a binomial(n, p) mean.
+    The ids are fixed, so this never flakes; a real skew of a few percent fails it."""
+    return abs(count / n - p) <= 4.5 * math.sqrt(p * (1 - p) / n)
+
+
+@functools.cache
+def _loyal() -> tuple[dict[str, Any], ...]:
+    return tuple(contact(f"C{i}", lifecycle_stage="loyal", orders=5) for i in range(AUDIENCE))
+
+
+def loyal_audience(n: int = AUDIENCE) -> list[dict[str, Any]]:
+    """Contacts matched by the 'loyal' rule, split V12/V13 by weights 70/30."""
+    return list(_loyal()[:n])
+
+
+def decisions(plan: Plan, audience: list[dict[str, Any]]) -> dict[str, tuple[Outcome, str | None]]:
+    out = {}
+    for c in audience:
+        d = plan.decide(c, now=NOW, trace=False)
+        out[d.contact_id] = (d.outcome, d.variant.variant_id if d.variant else None)
+    return out
+
+
 def test_holdout_keeps_the_rule_but_no_variant() -> None:
-    plan = Plan.build(campaign(holdout=0.5), LIBRARY, today=TODAY)
-    held = [plan.decide(contact(f"C{n}", lifecycle_stage="onboarding"), now=NOW) for n in range(100)]
-    out = [d for d in held if d.outcome is Outcome.HOLDOUT]
-    assert out, "half of 100 contacts should be held out"
-    assert all(d.variant is None and d.rule_id == "new-customers" and d.reason == "holdout"
-               for d in out)
+    plan = Plan.build(campaign(holdout=SHARE), LIBRARY, today=TODAY)
+    got = [plan.decide(c, now=NOW) for c in loyal_audience()]
+    held = [d for d in got if d.outcome is Outcome.HOLDOUT]
+    treated = [d for d in got if d.outcome is not Outcome.HOLDOUT]
+    assert within(len(held), AUDIENCE, SHARE), len(held)
+    assert all(d.variant is None and d.rule_id == "loyal" and d.reason == "holdout" for d in held)
+    assert all(d.trace[-1].stage == "holdout" and d.trace[-1].result for d in held)
+    # among the treated, the split follows the weights (holdout and split use different salts)
+    assert all(d.selected and d.variant is not None for d in treated)
+    v12 = sum(d.variant.variant_id == "V12" for d in treated)  # type: ignore[union-attr]
+    assert within(v12, len(treated), 0.7), v12 / len(treated)
+
+
+def test_holdout_share_follows_the_configuration() -> None:
+    audience = loyal_audience()
+    for share in (0.05, 0.5):
+        plan = Plan.build(campaign(holdout=share), LIBRARY, today=TODAY)
+        held = sum(o is Outcome.HOLDOUT for o, _ in decisions(plan, audience).values())
+        assert within(held, AUDIENCE, share), (share, held)
+    plan = Plan.build(campaign(holdout=0.0), LIBRARY, today=TODAY)
+    assert all(o is Outcome.SELECTED for o, _ in decisions(plan, audience).values())
+
+
+def test_holdout_does_not_skew_the_split() -> None:
+    audience = loyal_audience()
+    without = decisions(Plan.build(campaign(holdout=0.0), LIBRARY, today=TODAY), audience)
+    with_holdout = decisions(Plan.build(campaign(holdout=SHARE), LIBRARY, today=TODAY), audience)
+    held = {cid for cid, (o, _) in with_holdout.items() if o is Outcome.HOLDOUT}
+    # a treated contact gets the variant it gets without any holdout ...
+    assert all(with_holdout[cid] == without[cid] for cid in without if cid not in held)
+    # ... and the held-out ones are a fair cut: the variants they would have got keep the weights
+    v12 = sum(without[cid][1] == "V12" for cid in held)
+    assert within(v12, len(held), 0.7), v12 / len(held)
+
+
+def test_holdout_is_per_campaign() -> None:
+    audience = loyal_audience()
+    a = decisions(Plan.build(campaign(holdout=SHARE), LIBRARY, today=TODAY), audience)
+    b = decisions(Plan.build(campaign(id="autumn-boots", holdout=SHARE), LIBRARY, today=TODAY), audience)
+    both = sum(a[cid][0] is Outcome.HOLDOUT and b[cid][0] is Outcome.HOLDOUT for cid in a)
+    assert within(both, AUDIENCE, SHARE * SHARE), both
+
+
+def test_assignment_is_deterministic_and_independent_of_order_and_of_other_contacts() -> None:
+    audience = loyal_audience(4000)
+    first = decisions(Plan.build(campaign(holdout=SHARE), LIBRARY, today=TODAY), audience)
+    shuffled = list(audience)
+    random.Random(7).shuffle(shuffled)
+    assert decisions(Plan.build(campaign(holdout=SHARE), LIBRARY, today=TODAY), shuffled) == first
+    # in other company: every other contact dropped, strangers interleaved
+    strangers = [contact(f"X{i}", lifecycle_stage="loyal", orders=5) for i in range(2000)]
+    mixed = [c for pair in zip(strangers, audience[::2], strict=True) for c in pair]
+    again = decisions(Plan.build(campaign(holdout=SHARE), LIBRARY, today=TODAY), mixed)
+    assert all(again[cid] == first[cid] for cid in first if cid in again)
+    assert sum(cid in again for cid in first) == 2000
+    # alone, with a fresh plan each time
+    for c in audience[:100]:
+        alone = decisions(Plan.build(campaign(holdout=SHARE), LIBRARY, today=TODAY), [c])
+        assert alone[c["contact_id"]] == first[c["contact_id"]]
 
 
 def test_suppressed_contacts_are_not_held_out() -> None:
