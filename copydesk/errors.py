@@ -48,6 +48,15 @@ class InputError(CopydeskError):
         super().__init__(f"{where}{message}")
 
 
+class UnreadableValue(InputError):
+    """A contact value a condition cannot evaluate (``2026-13-45`` where a date is
+    compared). The row is rejected: an unevaluable rule must never let a message through."""
+
+    def __init__(self, message: str, *, field: str, value: object) -> None:
+        self.value = value
+        super().__init__(f"{message}: {value!r}", field=field)
+
+
 class PermissionDenied(CopydeskError):
     """The acting user lacks the role for this action."""
 

@@ -62,6 +62,8 @@ class Reject:
     contact_id: str | None
     stage: str
     reason: str
+    field: str | None = None
+    value: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -69,11 +71,13 @@ class Reject:
             "line": self.line,
             "contact_id": self.contact_id,
             "stage": self.stage,
+            "field": self.field,
+            "value": self.value,
             "reason": self.reason,
         }
 
 
-REJECT_COLUMNS = ("row", "line", "contact_id", "stage", "reason")
+REJECT_COLUMNS = ("row", "line", "contact_id", "stage", "field", "value", "reason")
 
 
 def _finish(row: int, line: int | None, data: dict[str, Any]) -> Record | Reject:

@@ -1,7 +1,8 @@
 """Render a campaign for an audience, streaming: decide, render, write, one chunk at a time.
 
 Memory stays flat for any audience size: rows are read, decided, rendered and written
-in chunks of ``chunk_size``; with ``workers > 1`` at most ``2 × workers`` chunks are in
+in chunks of ``chunk_size``; a contact id seen before in the run is rejected
+(:mod:`copydesk.render.unique`, on disk); with ``workers > 1`` at most ``2 × workers`` chunks are in
 flight. One bad row (unreadable, undecidable or unrenderable) goes to the rejects file
 and the run continues. Output order follows the audience.
 """
@@ -25,6 +26,7 @@ from copydesk.errors import CopydeskError, UsageError
 from copydesk.models import ApprovedContent, SendRecord
 from copydesk.render.audience import REJECT_COLUMNS, Record, Reject, RowWriter, read_rows
 from copydesk.render.templates import MessageRenderer, load_channel_template
+from copydesk.render.unique import unique_contacts
 from copydesk.rules.campaign import CampaignFile
 from copydesk.rules.decide import Outcome, Plan
 from copydesk.rules.values import as_utc
@@ -153,7 +155,7 @@ class _Worker:
             try:
                 d = plan.decide(contact, history.get(cid, empty), now=now, trace=explain)
             except CopydeskError as exc:
-                rejects.append(Reject(item.row, item.line, cid, "decide", str(exc)))
+                rejects.append(_reject(item, cid, "decide", exc))
                 summary.rejected += 1
                 continue
             row: dict[str, Any] = dict(self.base)
@@ -168,7 +170,7 @@ class _Worker:
                 try:
                     row.update(renderer.render(v, contact))
                 except CopydeskError as exc:
-                    rejects.append(Reject(item.row, item.line, cid, "render", str(exc)))
+                    rejects.append(_reject(item, cid, "render", exc))
                     summary.rejected += 1
                     continue
                 row["variant_id"] = v.variant_id
@@ -188,6 +190,13 @@ class _Worker:
                 row["trace"] = [step.as_dict() for step in d.trace]
             rows.append(row)
         return rows, rejects, summary
+
+
+def _reject(item: Record, cid: str, stage: str, exc: CopydeskError) -> Reject:
+    """A per-row reject naming the field and value at fault when the error knows them."""
+    value = getattr(exc, "value", None)
+    return Reject(item.row, item.line, cid, stage, str(exc), getattr(exc, "field", None),
+                  None if value is None else repr(value))
 
 
 _WORKER: _Worker | None = None
@@ -275,7 +284,7 @@ def render_campaign(
     columns = output_columns(local.renderer.columns, explain=explain)
     rejects_path = rejects or default_rejects_path(out)
     summary = Summary(out=out, rejects=rejects_path)
-    items = _records(audience)
+    items = unique_contacts(_records(audience))
     with RowWriter(out, columns) as writer, RowWriter(rejects_path, REJECT_COLUMNS) as rw:
 
         def consume(result: tuple[list[dict[str, Any]], list[Reject], Summary]) -> None:

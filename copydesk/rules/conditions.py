@@ -8,6 +8,10 @@ Semantics worth knowing (also in README, "Campaigns and rendering"):
 
 - a missing field (absent or empty) makes every comparison false, except ``missing``,
   ``is_not`` and ``not_in``, which are true;
+- a field that is present but cannot be compared the way the rule asks (``2026-13-45``
+  or ``5 days ago`` for ``within_days``, ``n/a`` for ``gt: 100``, a number for
+  ``contains``) raises :class:`~copydesk.errors.UnreadableValue`: the contact is
+  rejected, never decided on a rule that could not be evaluated (fail closed);
 - ``in`` / ``not_in`` / ``contains`` on a list field test membership (``in``: any
   overlap);
 - text comparisons are exact (case matters);
@@ -24,6 +28,7 @@ from typing import Annotated, Any, Literal, get_args
 
 from pydantic import Discriminator, Field, Tag, field_validator, model_validator
 
+from copydesk.errors import UnreadableValue
 from copydesk.models import FileModel
 from copydesk.rules.values import align, as_day, coerce_text, same
 
@@ -277,6 +282,9 @@ def _compile_compare(cond: Compare, *, stage: str, rule_id: str | None, depth: i
     def check(contact: Contact, today: date, trace: Trace | None) -> bool:
         actual = contact.get(name)
         result, note = test(actual, expected, today)
+        if note in UNREADABLE:
+            raise UnreadableValue(f"{rule_id or stage}: '{op}' cannot use this value ({note})",
+                                  field=name, value=actual)
         if trace is not None:
             trace.append(TraceStep(stage, rule_id, name, op, expected, actual, result, note, depth))
         return result
@@ -286,18 +294,35 @@ def _compile_compare(cond: Compare, *, stage: str, rule_id: str | None, depth: i
 
 Outcome = tuple[bool, str]
 MISSING_NOTE = "field is missing"
+NOT_COMPARABLE = "not comparable"
+NOT_A_DATE = "not a date"
+NOT_LIST_OR_TEXT = "not a list or text"
+#: Notes that mean the value is present but cannot be evaluated: the row is rejected.
+UNREADABLE = frozenset({NOT_COMPARABLE, NOT_A_DATE, NOT_LIST_OR_TEXT})
+
+
+def _mismatch(actual: Any, expected: Any) -> bool:
+    """A text value where the rule compares with a typed one (a date, number or
+    true/false) that the text does not read as: the comparison cannot be evaluated."""
+    if isinstance(expected, str) or isinstance(actual, list):
+        return False
+    a, _ = align(actual, expected)
+    return isinstance(a, str)
 
 
 def _is(actual: Any, expected: Any, today: date) -> Outcome:
     if actual is None:
         return False, MISSING_NOTE
+    if _mismatch(actual, expected):
+        return False, NOT_COMPARABLE
     return same(actual, expected), ""
 
 
 def _is_not(actual: Any, expected: Any, today: date) -> Outcome:
     if actual is None:
         return True, MISSING_NOTE
-    return not same(actual, expected), ""
+    result, note = _is(actual, expected, today)
+    return not result, note
 
 
 def _in(actual: Any, expected: Any, today: date) -> Outcome:
@@ -305,6 +330,8 @@ def _in(actual: Any, expected: Any, today: date) -> Outcome:
         return False, MISSING_NOTE
     if isinstance(actual, list):
         return any(same(a, e) for a in actual for e in expected), ""
+    if all(_mismatch(actual, e) for e in expected):
+        return False, NOT_COMPARABLE
     return any(same(actual, e) for e in expected), ""
 
 
@@ -320,12 +347,12 @@ def _ordering(pick: Callable[[Any, Any], bool]) -> Callable[[Any, Any, date], Ou
         if actual is None:
             return False, MISSING_NOTE
         a, e = align(actual, expected)
-        if isinstance(a, bool | list | dict):
-            return False, "not comparable"
+        if isinstance(a, bool | list | dict) or isinstance(a, str) != isinstance(e, str):
+            return False, NOT_COMPARABLE
         try:
             return pick(a, e), ""
         except TypeError:
-            return False, "not comparable"
+            return False, NOT_COMPARABLE
 
     return test
 
@@ -356,7 +383,7 @@ def _contains(actual: Any, expected: Any, today: date) -> Outcome:
         return any(same(a, expected) for a in actual), ""
     if isinstance(actual, str):
         return str(expected) in actual, ""
-    return False, "not a list or text"
+    return False, NOT_LIST_OR_TEXT
 
 
 def _age(actual: Any) -> tuple[date | None, str]:
@@ -366,7 +393,7 @@ def _age(actual: Any) -> tuple[date | None, str]:
     if day is None and isinstance(actual, str):
         day = as_day(coerce_text(actual))
     if day is None:
-        return None, "not a date"
+        return None, NOT_A_DATE
     return day, ""
 
 

@@ -123,7 +123,7 @@ def test_render_error_goes_to_rejects_and_the_run_continues(tmp_path: Path) -> N
         "holdout: 0.1", "holdout: 0"))
     assert summary.rejected == 1 and summary.rendered == 2
     rejects = list(csv.DictReader((tmp_path / "bad.csv").open(encoding="utf-8")))
-    assert rejects == [{"row": "2", "line": "", "contact_id": "A2", "stage": "render",
+    assert rejects == [{"row": "2", "line": "", "contact_id": "A2", "stage": "render", "field": "", "value": "",
                         "reason": rejects[0]["reason"]}]
     assert "first_name" in rejects[0]["reason"]
     assert [r["contact_id"] for r in rows_of(out)] == ["A1", "A3"]
@@ -136,8 +136,8 @@ def test_bad_audience_rows_go_to_the_default_rejects_file(tmp_path: Path) -> Non
     summary, out = run(tmp_path, src, name="msgs.csv")
     assert summary.rejected == 2 and summary.total == 4
     rejects = (tmp_path / "msgs.rejects.csv").read_text(encoding="utf-8")
-    assert '2,3,C2,read,"expected 3 fields, found 2"' in rejects
-    assert "3,4,,read,no contact_id" in rejects
+    assert '2,3,C2,read,,,"expected 3 fields, found 2"' in rejects
+    assert "3,4,,read,,,no contact_id" in rejects
     assert [r["contact_id"] for r in rows_of(out)] == ["C1", "C4"]
 
 

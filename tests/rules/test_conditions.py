@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
+from copydesk.errors import UnreadableValue
 from copydesk.rules.conditions import compile_condition, parse_condition
 
 TODAY = date(2026, 6, 1)
@@ -71,20 +72,44 @@ def holds(cond: dict[str, Any], contact: dict[str, Any] | None = None) -> bool:
         ({"field": "interests", "contains": "climbing"}, False),
         ({"field": "bio", "contains": "fell"}, True),
         ({"field": "bio", "contains": "Fell"}, False),
-        ({"field": "orders", "contains": 3}, False),
         ({"field": "last_purchase_at", "within_days": 30}, True),
         ({"field": "last_purchase_at", "within_days": 12}, True),
         ({"field": "last_purchase_at", "within_days": 11}, False),
         ({"field": "last_purchase_at", "older_than_days": 11}, True),
         ({"field": "last_purchase_at", "older_than_days": 12}, False),
         ({"field": "signup_at", "older_than_days": 365}, True),
-        ({"field": "lifecycle_stage", "within_days": 30}, False),
-        ({"field": "lifecycle_stage", "lt": 3}, False),
-        ({"field": "vip", "gt": 0}, False),
     ],
 )
 def test_operator(cond: dict[str, Any], expected: bool) -> None:
     assert holds(cond) is expected
+
+
+@pytest.mark.parametrize(
+    ("cond", "contact"),
+    [
+        ({"field": "orders", "contains": 3}, None),
+        ({"field": "lifecycle_stage", "within_days": 30}, None),
+        ({"field": "lifecycle_stage", "lt": 3}, None),
+        ({"field": "vip", "gt": 0}, None),
+        # dates a CSV cell could not be read as: kept as text, never silently "no match"
+        ({"field": "last_purchase_at", "within_days": 30}, {"last_purchase_at": "2026-13-45"}),
+        ({"field": "last_purchase_at", "within_days": 30}, {"last_purchase_at": "2026-11-31"}),
+        ({"field": "last_purchase_at", "older_than_days": 30}, {"last_purchase_at": "5 days ago"}),
+        ({"field": "last_purchase_at", "gt": "2026-01-01"}, {"last_purchase_at": "yesterday"}),
+        ({"field": "spend", "between": [1, 5]}, {"spend": "n/a"}),
+        ({"field": "signup_at", "is": date(2026, 1, 1)}, {"signup_at": "2026-02-30"}),
+        ({"field": "orders", "is_not": 3}, {"orders": "three"}),
+        ({"field": "orders", "not_in": [1, 2]}, {"orders": "many"}),
+        ({"field": "vip", "is": True}, {"vip": "maybe"}),
+    ],
+)
+def test_a_value_the_condition_cannot_evaluate_is_an_error_never_a_no_match(
+    cond: dict[str, Any], contact: dict[str, Any] | None
+) -> None:
+    with pytest.raises(UnreadableValue) as err:
+        holds(cond, contact)
+    assert err.value.field == cond["field"]
+    assert repr((contact or CONTACT)[cond["field"]]) in str(err.value)
 
 
 def test_within_days_excludes_future_dates() -> None:
