@@ -27,7 +27,7 @@ class WorkspaceConfig(FileModel):
 
     brand: str = "My brand"
     policy: str = Field(default="guardrails", description="policy folder or entry pack file")
-    llm: dict[str, Any] = Field(default_factory=dict, description="see the README, 'LLM'")
+    llm: dict[str, Any] = Field(default_factory=dict, description="see docs/reference/settings.md")
     review_days: int = Field(default=180, ge=1, description="default review-by horizon")
 
 

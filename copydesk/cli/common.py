@@ -36,4 +36,4 @@ def open_desk() -> Desk:
     return Desk.open(workspace())
 
 
-ACT_AS_HELP = "Act as this user (the CLI is the trusted local path; see README, 'Security model')."
+ACT_AS_HELP = "Act as this user (the CLI is the trusted local path; see docs/security.md)."

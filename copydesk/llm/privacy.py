@@ -3,7 +3,7 @@
 The policy's ``check_brief`` does the full scan (PII recognizers, injection). A small
 floor of patterns here (e-mail addresses, phone numbers, card-like numbers) runs
 whatever the policy is, so an empty or misconfigured policy cannot let contact data
-reach a model (DESIGN.md invariant 6).
+reach a model (docs/design.md, invariant 6).
 """
 
 from __future__ import annotations

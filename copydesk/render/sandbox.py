@@ -1,4 +1,4 @@
-"""The Jinja sandbox every template runs in (DESIGN.md invariant 7).
+"""The Jinja sandbox every template runs in (docs/design.md, invariant 7).
 
 - :class:`jinja2.sandbox.ImmutableSandboxedEnvironment`: no unsafe attributes, no
   mutation of objects passed in;

@@ -1,6 +1,6 @@
 """Campaign files: the YAML rule set for one send, validated with pydantic.
 
-See README, "Campaigns and rendering" for the format. :func:`load_campaign` reads a file and returns
+See docs/reference/campaigns.md for the format. :func:`load_campaign` reads a file and returns
 the model together with the file's sha256, which every output row carries.
 """
 

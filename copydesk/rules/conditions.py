@@ -4,7 +4,7 @@ A condition is data, never code: it is parsed into pydantic models and compiled 
 small closures. Each evaluation can append :class:`TraceStep` records saying which
 field was compared, how, with what, and the result.
 
-Semantics worth knowing (also in README, "Campaigns and rendering"):
+Semantics worth knowing (also in docs/reference/campaigns.md):
 
 - a missing field (absent or empty) makes every comparison false, except ``missing``,
   ``is_not`` and ``not_in``, which are true;

@@ -40,7 +40,7 @@ def _editor(ws: Workspace) -> tuple[str, str, bool]:
     choice = st.selectbox("Campaign file", [*names, NEW], key="camp_file")
     path = ws.campaigns_dir / choice if choice != NEW else None
     original = path.read_text(encoding="utf-8") if path is not None else NEW_TEMPLATE
-    label = "YAML (format: README, 'Campaigns and rendering')"
+    label = "YAML (format: docs/reference/campaigns.md)"
     text = st.text_area(label, original, height=360, key=f"camp_text_{choice}")
     return text, (str(path) if path is not None else "new campaign"), text != original or path is None
 
