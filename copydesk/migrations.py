@@ -12,7 +12,7 @@ migrations = Migrations("copydesk")
 
 @migrations()
 def m001_users(db: sqlite_utils.Database) -> None:
-    db["users"].create(  # type: ignore[union-attr]
+    db.table("users").create(
         {
             "name": str,
             "password_hash": str,
@@ -26,7 +26,7 @@ def m001_users(db: sqlite_utils.Database) -> None:
 
 @migrations()
 def m002_briefs(db: sqlite_utils.Database) -> None:
-    db["briefs"].create(  # type: ignore[union-attr]
+    db.table("briefs").create(
         {
             "id": str,
             "title": str,
@@ -46,7 +46,7 @@ def m002_briefs(db: sqlite_utils.Database) -> None:
 
 @migrations()
 def m003_variants(db: sqlite_utils.Database) -> None:
-    db["variants"].create(  # type: ignore[union-attr]
+    db.table("variants").create(
         {
             "id": str,
             "brief_id": str,
@@ -68,8 +68,8 @@ def m003_variants(db: sqlite_utils.Database) -> None:
         foreign_keys=[("brief_id", "briefs", "id")],
         not_null={"brief_id", "channel", "stage", "status", "current_revision"},
     )
-    db["variants"].create_index(["status", "stage", "channel"])  # type: ignore[union-attr]
-    db["revisions"].create(  # type: ignore[union-attr]
+    db.table("variants").create_index(["status", "stage", "channel"])
+    db.table("revisions").create(
         {
             "id": int,
             "variant_id": str,
@@ -87,13 +87,13 @@ def m003_variants(db: sqlite_utils.Database) -> None:
         foreign_keys=[("variant_id", "variants", "id")],
         not_null={"variant_id", "number", "content_hash", "author"},
     )
-    db["revisions"].create_index(["variant_id", "number"], unique=True)  # type: ignore[union-attr]
-    db["revisions"].enable_fts(["text"], create_triggers=True, tokenize="porter")  # type: ignore[union-attr]
+    db.table("revisions").create_index(["variant_id", "number"], unique=True)
+    db.table("revisions").enable_fts(["text"], create_triggers=True, tokenize="porter")
 
 
 @migrations()
 def m004_reviews(db: sqlite_utils.Database) -> None:
-    db["reviews"].create(  # type: ignore[union-attr]
+    db.table("reviews").create(
         {
             "id": int,
             "variant_id": str,
@@ -108,7 +108,7 @@ def m004_reviews(db: sqlite_utils.Database) -> None:
         pk="id",
         foreign_keys=[("variant_id", "variants", "id")],
     )
-    db["waivers"].create(  # type: ignore[union-attr]
+    db.table("waivers").create(
         {
             "id": int,
             "variant_id": str,
@@ -128,7 +128,7 @@ def m004_reviews(db: sqlite_utils.Database) -> None:
 
 @migrations()
 def m005_audit(db: sqlite_utils.Database) -> None:
-    db["audit_events"].create(  # type: ignore[union-attr]
+    db.table("audit_events").create(
         {
             "seq": int,
             "at": str,
@@ -142,10 +142,8 @@ def m005_audit(db: sqlite_utils.Database) -> None:
         },
         pk="seq",
     )
-    db["audit_events"].create_index(["entity", "entity_id"])  # type: ignore[union-attr]
-    db["audit_head"].create(  # type: ignore[union-attr]
-        {"id": int, "seq": int, "hash": str}, pk="id"
-    )
+    db.table("audit_events").create_index(["entity", "entity_id"])
+    db.table("audit_head").create({"id": int, "seq": int, "hash": str}, pk="id")
     # Append-only at the database level too; verification catches whoever drops these.
     db.execute(
         "CREATE TRIGGER audit_events_no_update BEFORE UPDATE ON audit_events "
@@ -159,7 +157,7 @@ def m005_audit(db: sqlite_utils.Database) -> None:
 
 @migrations()
 def m006_sends(db: sqlite_utils.Database) -> None:
-    db["sends"].create(  # type: ignore[union-attr]
+    db.table("sends").create(
         {
             "id": int,
             "contact_id": str,
@@ -175,11 +173,9 @@ def m006_sends(db: sqlite_utils.Database) -> None:
         pk="id",
         not_null={"contact_id", "campaign_id", "channel", "holdout", "sent_at"},
     )
-    db["sends"].create_index(["channel", "sent_at"])  # type: ignore[union-attr]
-    db["sends"].create_index(["campaign_id", "contact_id"])  # type: ignore[union-attr]
-    db["sends"].create_index(  # type: ignore[union-attr]
-        ["contact_id", "campaign_id", "channel", "sent_at"], unique=True
-    )
+    db.table("sends").create_index(["channel", "sent_at"])
+    db.table("sends").create_index(["campaign_id", "contact_id"])
+    db.table("sends").create_index(["contact_id", "campaign_id", "channel", "sent_at"], unique=True)
 
 
 @migrations()
