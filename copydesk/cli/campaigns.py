@@ -7,10 +7,11 @@ from datetime import datetime
 from pathlib import Path
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from copydesk.cli.common import ACT_AS_HELP, console, console_err, open_desk, workspace
-from copydesk.errors import UsageError
+from copydesk.errors import InputError, UsageError
 from copydesk.services import campaigns as svc
 
 campaign_app = typer.Typer(help="Campaign rule files.", no_args_is_help=True)
@@ -34,6 +35,12 @@ def validate(file: Path = typer.Argument(..., help="Campaign YAML file.")) -> No
     if check.empty_rules:
         console.print(f"[yellow]{len(check.empty_rules)} rule(s) have nothing to send yet; "
                       "those contacts fall back or get no message.[/]")
+    for vid, reason in check.unrenderable.items():
+        console.print(f"  [red]✗[/] {vid} cannot be rendered: {escape(reason)}")
+    if check.unrenderable:
+        raise InputError(f"{len(check.unrenderable)} approved variant(s) cannot be rendered; every contact "
+                         "they are chosen for would be rejected (retire them or edit and re-approve)",
+                         source=str(check.file.path))
 
 
 @campaign_app.command("render")

@@ -9,6 +9,7 @@ and the run continues. Output order follows the audience.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import multiprocessing as mp
 from collections import Counter, deque
@@ -22,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from copydesk import clock
-from copydesk.errors import CopydeskError, UsageError
+from copydesk.errors import CopydeskError, TemplateSafetyError, UsageError
 from copydesk.models import ApprovedContent, SendRecord
 from copydesk.render.audience import REJECT_COLUMNS, Record, Reject, RowWriter, read_rows
 from copydesk.render.templates import MessageRenderer, load_channel_template
@@ -119,7 +120,9 @@ class _Worker:
         template = load_channel_template(job.templates_dir, campaign.template)
         self.renderer = MessageRenderer(campaign.channel, template, campaign_id=campaign.id)
         for variant in self.plan.library.by_id.values():
-            self.renderer.compile(variant)  # fail early on an unsafe variant
+            # once, up front; rows that choose a variant that cannot compile are rejected
+            with contextlib.suppress(TemplateSafetyError):
+                self.renderer.compile(variant)
         self.history = job.history
         self.now = job.now
         self.explain = job.explain

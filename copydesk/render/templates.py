@@ -25,6 +25,7 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from copydesk.errors import NotFoundError, RenderError, TemplateSafetyError
 from copydesk.models import ApprovedContent
+from copydesk.placeholders import fields_unsupported
 from copydesk.render.sandbox import (
     TextTemplate,
     channel_env,
@@ -34,6 +35,10 @@ from copydesk.render.sandbox import (
     make_env,
 )
 from copydesk.vocab import CHANNEL_FIELDS, Channel
+
+#: The longest rendered part of one message: beyond it the row is rejected (a template
+#: or value that blows up must cost one row, never the run).
+MAX_PART_CHARS = 10_000_000
 
 #: Names a channel template may use at the top level.
 CHANNEL_CONTEXT = frozenset({"message", "contact", "campaign", "variant"})
@@ -119,13 +124,22 @@ class MessageRenderer:
         self.part_names = tuple(template.parts)
         self._env = make_env()
         self._compiled: dict[tuple[str, str], CompiledVariant] = {}
+        self._broken: dict[tuple[str, str], str] = {}
         self._campaign = {"id": campaign_id, "channel": self.channel.value}
 
     def compile(self, variant: ApprovedContent) -> CompiledVariant:
-        """Compile (once) the fields of ``variant``."""
+        """Compile (once) the fields of ``variant``. Raises :class:`TemplateSafetyError`
+        for copy outside the supported placeholder subset (:mod:`copydesk.placeholders`)."""
         key = (variant.variant_id, variant.content_hash)
         found = self._compiled.get(key)
         if found is None:
+            broken = self._broken.get(key)
+            if broken is not None:
+                raise TemplateSafetyError(broken)
+            for name, spans in fields_unsupported(variant.fields).items():
+                self._broken[key] = (f"variant {variant.variant_id} field {name}: "
+                                     f"{spans[0].text!r} is not copy ({spans[0].reason})")
+                raise TemplateSafetyError(self._broken[key])
             compiled = tuple(
                 (
                     name,
@@ -150,8 +164,12 @@ class MessageRenderer:
     def render(self, variant: ApprovedContent, contact: Mapping[str, Any]) -> dict[str, str]:
         """The rendered variant fields and channel parts (``rendered_<part>``).
 
-        Raises :class:`RenderError` for this contact only."""
-        compiled = self.compile(variant)
+        Raises :class:`RenderError` for this contact only: a variant that cannot be
+        compiled, a missing field without a default, or a message over the size limit."""
+        try:
+            compiled = self.compile(variant)
+        except TemplateSafetyError as exc:
+            raise RenderError(str(exc)) from None
         message = {name: text.render(contact) for name, text in compiled.fields}
         allowed = self.allowed
         view = {k: v for k, v in contact.items() if allowed(k)}
@@ -164,7 +182,7 @@ class MessageRenderer:
         out = dict(message)
         for part, template in self.template.parts.items():
             try:
-                out["rendered_" + part] = template.render(context)
+                out["rendered_" + part] = _bounded(template.render(context), part)
             except UndefinedError as exc:
                 raise RenderError(f"template {self.template.ref} ({part}): {exc.message}") from None
             except SecurityError as exc:
@@ -181,3 +199,10 @@ class MessageRenderer:
     def columns(self) -> tuple[str, ...]:
         """Output columns this renderer fills."""
         return self.field_names + tuple("rendered_" + p for p in self.part_names)
+
+
+def _bounded(text: str, part: str) -> str:
+    if len(text) > MAX_PART_CHARS:
+        raise RenderError(f"the rendered {part} part is {len(text):,} characters, over the "
+                          f"{MAX_PART_CHARS:,} limit")
+    return text

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import ValidationError
 
 from copydesk import clock
-from copydesk.errors import CopydeskError, InputError, NotFoundError, UsageError
+from copydesk.errors import CopydeskError, InputError, NotFoundError, TemplateSafetyError, UsageError
 from copydesk.models import SendRecord
 from copydesk.render.audience import Record, Reject, file_format, read_rows
 from copydesk.render.pipeline import Summary, render_campaign
@@ -102,6 +102,8 @@ class CampaignCheck:
     file: CampaignFile
     parts: list[str]
     rules: list[RuleCheck] = field(default_factory=list)
+    #: Eligible variants the renderer refuses (their contacts would all be rejected).
+    unrenderable: dict[str, str] = field(default_factory=dict)
 
     @property
     def campaign(self) -> Campaign:
@@ -124,9 +126,15 @@ def validate(desk: Desk, cf: CampaignFile, *, today: date | None = None) -> Camp
     if c.fallback is not None:
         choices.append(("fallback", c.fallback))
     check = CampaignCheck(cf, list(template.parts))
+    renderer = MessageRenderer(c.channel, template, campaign_id=c.id)
     for rule_id, choice in choices:
         found, _, note = eligible.resolve(choice)
         check.rules.append(RuleCheck(rule_id, choice.describe(), tuple(v.variant_id for v in found), note))
+        for variant in found:
+            try:
+                renderer.compile(variant)
+            except TemplateSafetyError as exc:
+                check.unrenderable[variant.variant_id] = str(exc)
     return check
 
 

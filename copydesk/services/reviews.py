@@ -24,10 +24,12 @@ from copydesk.errors import (
     InputError,
     InvalidTransition,
     NotFoundError,
+    PermissionDenied,
     SelfApprovalError,
     StaleRevisionError,
 )
 from copydesk.models import Finding, Review, Variant
+from copydesk.placeholders import UNSUPPORTED_RULE
 from copydesk.review_by import new_review_by
 from copydesk.services.base import DeskBase
 from copydesk.services.permissions import require
@@ -45,6 +47,9 @@ class QueueEntry:
     stage: str
     waiting: int
 
+
+#: Findings no reviewer may waive.
+NOT_WAIVABLE = frozenset({UNSUPPORTED_RULE})
 
 REVIEW_COLUMNS = ("variant_id", "revision", "content_hash", "decision", "reviewer", "comment", "at", "review_by")
 
@@ -190,6 +195,11 @@ class ReviewsMixin(DeskBase):
         current revision as a false positive. Audited and shown with the variant."""
         if not reason.strip():
             raise InputError("a waiver needs a written reason", field="reason")
+        if rule_id in NOT_WAIVABLE:
+            raise PermissionDenied(
+                f"'{rule_id}' cannot be waived: a variant's text may hold only placeholders, "
+                "never template code (docs/design.md, invariant 7); edit the text instead"
+            )
         with write_transaction(self.db):
             require(self.actor(actor), "variant.waive")
             v = self._variant_row(variant_id)

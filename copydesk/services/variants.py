@@ -13,9 +13,10 @@ from copydesk.db import write_transaction
 from copydesk.errors import InputError, InvalidTransition, StaleRevisionError
 from copydesk.hashing import content_hash
 from copydesk.models import Brief, Content, Finding, Revision, Variant
+from copydesk.placeholders import UNSUPPORTED_RULE, fields_unsupported
 from copydesk.services.base import REVISION_COLUMNS, DeskBase, revision_from_row, searchable_text
 from copydesk.services.permissions import require
-from copydesk.vocab import REQUIRED_FIELDS, Severity, Status
+from copydesk.vocab import REQUIRED_FIELDS, Category, Severity, Status
 
 
 def open_blocks(revision: Revision) -> list[Finding]:
@@ -24,6 +25,19 @@ def open_blocks(revision: Revision) -> list[Finding]:
     return [
         f for f in revision.findings
         if f.severity == Severity.BLOCK and (f.rule_id, f.field, f.start, f.end) not in waived
+    ]
+
+
+def copy_findings(fields: dict[str, str]) -> list[Finding]:
+    """A block finding for every span outside the supported placeholder subset. The
+    service layer adds these whatever the policy says, and they cannot be waived:
+    a variant's text is copy, never code (invariant 7)."""
+    return [
+        Finding(rule_id=UNSUPPORTED_RULE, category=Category.TEMPLATE, severity=Severity.BLOCK, field=name,
+                start=u.start, end=u.end, match=u.text[:200],
+                message=f"not copy: {u.reason}; a variant may hold only placeholders",
+                suggestion='use {{ field | default("text") }}')
+        for name, spans in fields_unsupported(fields).items() for u in spans
     ]
 
 
@@ -84,6 +98,7 @@ class VariantsMixin(DeskBase):
         content = self._validated(brief, fields)
         if findings is None:
             findings = self.check_content(brief.channel, content.fields, brief)
+        findings = [*copy_findings(content.fields), *findings]
         with write_transaction(self.db):
             require(self.actor(actor), "variant.write")
             row = self.db.execute(
@@ -122,7 +137,7 @@ class VariantsMixin(DeskBase):
         brief = self.get_brief(current.brief_id)
         merged = {**current.current.content.fields, **fields}
         content = self._validated(brief, merged)
-        findings = self.check_content(brief.channel, content.fields, brief)
+        findings = [*copy_findings(content.fields), *self.check_content(brief.channel, content.fields, brief)]
         with write_transaction(self.db):
             require(self.actor(actor), "variant.write")
             v = self._variant_row(variant_id)

@@ -10,7 +10,6 @@ from typing import Any
 
 import pytest
 
-from copydesk.errors import TemplateSafetyError
 from copydesk.render.audience import Record, read_rows
 from copydesk.render.pipeline import render_campaign
 from copydesk.rules.campaign import CampaignFile, parse_campaign
@@ -202,12 +201,16 @@ def test_progress_is_reported(tmp_path: Path) -> None:
     assert seen == [100, 200, 250]
 
 
-def test_unsafe_variant_fails_before_any_output(tmp_path: Path) -> None:
+def test_unsafe_variant_costs_its_rows_not_the_run(tmp_path: Path) -> None:
     bad = content("V20", "spring-generic", fields={"subject": "{{ consent_email }}", "body": "b"})
-    with pytest.raises(TemplateSafetyError, match="consent_email"):
-        render_campaign(campaign_file(), audience(5), tmp_path / "o.jsonl", library=[bad],
-                        templates_dir=TEMPLATES, today=TODAY, now=NOW)
-    assert not (tmp_path / "o.jsonl").exists()
+    good = content("V1", "boots-onboarding")
+    people = [contact("A1", lifecycle_stage="active"), contact("A2", lifecycle_stage="onboarding")]
+    summary = render_campaign(campaign_file(CAMPAIGN.replace("holdout: 0.1", "holdout: 0")), people,
+                              tmp_path / "o.jsonl", library=[bad, good], templates_dir=TEMPLATES,
+                              today=TODAY, now=NOW)
+    assert summary.rendered == 1 and summary.rejected == 1
+    rejects = (tmp_path / "o.rejects.csv").read_text(encoding="utf-8")
+    assert "A1" in rejects and "consent_email" in rejects
 
 
 def test_sample_campaign_over_sample_audience(tmp_path: Path) -> None:

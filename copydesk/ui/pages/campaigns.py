@@ -64,6 +64,8 @@ def _validate(d: Desk, ws: Workspace, text: str, source: str, *, can_save: bool)
     st.success(f"Valid: campaign **{c.id}** ({c.channel.value}), template {c.template} "
                f"({', '.join(check.parts)}), holdout {c.holdout:.0%}")
     st.dataframe(pd.DataFrame([r.as_row() for r in check.rules]), hide_index=True, width="stretch")
+    for vid, reason in check.unrenderable.items():
+        st.error(f"{vid} cannot be rendered, every contact it is chosen for would be rejected: {reason}")
     if check.empty_rules:
         st.warning("Some rules have no approved variant today: their contacts fall back or get no message.")
     if can_save and st.button("Save campaign file", key="camp_save"):
