@@ -18,18 +18,27 @@ def open_db(path: Path | str | None) -> sqlite_utils.Database:
     """Open (creating if needed) and migrate the library at ``path``; ``None`` = in memory."""
     from copydesk.migrations import migrate
 
-    if path is None:
-        db = sqlite_utils.Database(memory=True, execute_plugins=False)
-    else:
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_MS / 1000, check_same_thread=False)
-        db = sqlite_utils.Database(conn, execute_plugins=False)
-        if db.journal_mode != "wal":
-            db.enable_wal()
-    db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-    db.execute("PRAGMA foreign_keys = ON")
-    migrate(db)
+    try:
+        if path is None:
+            db = sqlite_utils.Database(memory=True, execute_plugins=False)
+        else:
+            path = Path(path)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_MS / 1000, check_same_thread=False)
+            db = sqlite_utils.Database(conn, execute_plugins=False)
+            if db.journal_mode != "wal":
+                db.enable_wal()
+        db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        db.execute("PRAGMA foreign_keys = ON")
+        migrate(db)
+    except sqlite3.DatabaseError as exc:
+        where = str(path) if path is not None else "the in-memory library"
+        raise CopydeskError(
+            f"{where} is not a readable copydesk library ({exc}); restore it from a backup "
+            "(nothing was changed)"
+        ) from None
+    except OSError as exc:
+        raise CopydeskError(f"cannot open the library {path}: {exc.strerror or exc}") from None
     return db
 
 

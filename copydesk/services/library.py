@@ -185,9 +185,30 @@ class LibraryMixin(DeskBase):
 
     def export_text(self, fmt: str, *, actor: str, today_: date | None = None) -> str:
         """Serialize the approved library as csv, json or jsonl (audited)."""
-        return self._export(fmt, actor=actor, today_=today_)[0]
+        text, records = self._serialize(fmt, actor=actor, today_=today_)
+        self._audit_export(fmt, records, actor=actor)
+        return text
 
-    def _export(self, fmt: str, *, actor: str, today_: date | None = None) -> tuple[str, int]:
+    def export_file(self, fmt: str, out: Path | str, *, actor: str) -> int:
+        """Write the approved export to ``out``; returns the number of variants. The file
+        is written first (to a temporary name beside it) and the export audited only
+        once it exists: a failed write leaves no record of an export that never happened."""
+        text, records = self._serialize(fmt, actor=actor)
+        out = Path(out)
+        tmp = out.with_name(f".{out.name}.part")
+        try:
+            tmp.write_text(text, encoding="utf-8")
+        except OSError as exc:
+            raise InputError(f"cannot write the export: {exc.strerror or exc}", source=str(out)) from None
+        try:
+            self._audit_export(fmt, records, actor=actor)
+            tmp.replace(out)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
+        return len(records)
+
+    def _serialize(self, fmt: str, *, actor: str, today_: date | None = None) -> tuple[str, list[dict[str, Any]]]:
         if fmt not in EXPORT_FORMATS:
             raise InputError(f"unknown export format '{fmt}'; use {', '.join(EXPORT_FORMATS)}")
         require(self.actor(actor), "library.export")
@@ -198,19 +219,15 @@ class LibraryMixin(DeskBase):
             text = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records)
         else:
             text = _csv(records)
+        return text, records
+
+    def _audit_export(self, fmt: str, records: list[dict[str, Any]], *, actor: str) -> None:
         with write_transaction(self.db):
             audit.append(
                 self.db, actor=actor, action="library.export", entity="library", entity_id=fmt,
                 data={"variants": [r["variant_id"] for r in records],
                       "hashes": [r["content_hash"] for r in records]},
             )
-        return text, len(records)
-
-    def export_file(self, fmt: str, out: Path | str, *, actor: str) -> int:
-        """Write the approved export to ``out``; returns the number of variants."""
-        text, count = self._export(fmt, actor=actor)
-        Path(out).write_text(text, encoding="utf-8")
-        return count
 
 
 def _filters(
