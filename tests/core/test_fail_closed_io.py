@@ -27,7 +27,8 @@ def test_export_to_a_missing_folder_is_an_error_and_no_export_is_recorded(cli, b
     assert str(target) in r.err and "Traceback" not in r.err
     assert len(desk.audit_log(action="library.export")) == before
     ok = bare_ws.root / "out.csv"
-    assert cli("-w", str(bare_ws.root), "library", "export", "--format", "csv", "--out", str(ok), "--as", "max").code == 0
+    r = cli("-w", str(bare_ws.root), "library", "export", "--format", "csv", "--out", str(ok), "--as", "max")
+    assert r.code == 0, r
     assert ok.read_text(encoding="utf-8").count("\n") == 2
     assert len(desk.audit_log(action="library.export")) == before + 1
     assert not list(bare_ws.root.glob(".*.part"))
