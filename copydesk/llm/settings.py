@@ -15,7 +15,8 @@ from contextvars import ContextVar
 from typing import Any, Literal
 from urllib.parse import urlsplit, urlunsplit
 
-from pydantic import AliasChoices, Field, SecretStr, ValidationError
+from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
+from pydantic_core import PydanticCustomError
 from pydantic_settings import (
     BaseSettings,
     InitSettingsSource,
@@ -24,11 +25,12 @@ from pydantic_settings import (
 )
 
 from copydesk.errors import InputError, UsageError
+from copydesk.llm.factory import backend_kinds
 
 ENV_PREFIX = "COPYDESK_LLM_"
 EMBEDDED_LABEL = "embedded offline demo model (SmolLM2-135M)"
 
-ApiKind = Literal["auto", "embedded", "openai", "azure"]
+AUTO = "auto"
 OutputMode = Literal["auto", "json_schema", "json_object", "text", "labelled"]
 
 
@@ -39,8 +41,8 @@ class LLMSettings(BaseSettings):
         env_prefix=ENV_PREFIX, extra="ignore", populate_by_name=True, case_sensitive=False
     )
 
-    api: ApiKind = Field(
-        default="auto",
+    api: str = Field(
+        default=AUTO,
         description="auto: embedded unless base_url, model or azure_endpoint is set",
     )
     base_url: str | None = Field(default=None, description="OpenAI-compatible base URL (…/v1)")
@@ -88,12 +90,23 @@ class LLMSettings(BaseSettings):
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         return (init_settings, env_settings, *_workspace_source(settings_cls))
 
+    @field_validator("api")
+    @classmethod
+    def _known_api(cls, value: str) -> str:
+        choices = (AUTO, *backend_kinds())
+        if value not in choices:
+            # the wording pydantic uses for a Literal, so messages read as before
+            expected = ", ".join(repr(c) for c in choices[:-1]) + f" or {choices[-1]!r}"
+            raise PydanticCustomError("literal_error", "Input should be {expected}", {"expected": expected})
+        return value
+
     # -- derived -----------------------------------------------------------------
 
     @property
-    def kind(self) -> Literal["embedded", "openai", "azure"]:
-        """The backend that will be used (``api`` with ``auto`` resolved)."""
-        if self.api != "auto":
+    def kind(self) -> str:
+        """The backend that will be used (``api`` with ``auto`` resolved); a key of
+        ``copydesk.llm.factory.BACKENDS``."""
+        if self.api != AUTO:
             return self.api
         if self.azure_endpoint:
             return "azure"
