@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import json
 import multiprocessing as mp
+import os
 from collections import Counter, deque
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -26,6 +27,7 @@ from copydesk import clock
 from copydesk.errors import CopydeskError, TemplateSafetyError, UsageError
 from copydesk.models import ApprovedContent, SendRecord
 from copydesk.render.audience import REJECT_COLUMNS, Record, Reject, RowWriter, read_rows
+from copydesk.render.orphans import die_with_parent
 from copydesk.render.templates import MessageRenderer, load_channel_template
 from copydesk.render.unique import unique_contacts
 from copydesk.rules.campaign import CampaignFile
@@ -205,8 +207,9 @@ def _reject(item: Record, cid: str, stage: str, exc: CopydeskError) -> Reject:
 _WORKER: _Worker | None = None
 
 
-def _init_worker(job: _Job) -> None:
+def _init_worker(job: _Job, parent_pid: int) -> None:
     global _WORKER
+    die_with_parent(parent_pid)
     _WORKER = _Worker(job)
 
 
@@ -315,7 +318,7 @@ def render_campaign(
             # run with a message, not be respawned forever.
             try:
                 with ProcessPoolExecutor(
-                    workers, mp_context=ctx, initializer=_init_worker, initargs=(job,)
+                    workers, mp_context=ctx, initializer=_init_worker, initargs=(job, os.getpid())
                 ) as pool:
                     pending: deque[Future[Any]] = deque()
                     for chunk in _chunks(items, chunk_size):
