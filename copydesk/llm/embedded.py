@@ -128,7 +128,7 @@ class EmbeddedBackend(LLMClient):
         # text 80% valid first time / 95% after re-asks; grammar-constrained JSON 65% /
         # 70%; JSON asked for in the prompt 20% / 20%. So "auto" means labelled text.
         if wanted in ("json_schema", "json_object"):
-            return wanted  # type: ignore[return-value]
+            return wanted
         return "text"
 
     def chat(

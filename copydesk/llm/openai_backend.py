@@ -187,7 +187,7 @@ class OpenAIBackend(LLMClient):
             return self._format
         wanted = self.settings.output_mode
         if wanted in ("json_schema", "json_object", "text"):
-            return wanted  # type: ignore[return-value]
+            return wanted
         return "text" if wanted == "labelled" else "json_schema"
 
     def _downgrade(self, mode: FormatMode, exc: openai.BadRequestError) -> FormatMode | None:

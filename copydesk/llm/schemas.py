@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import copy
 import re
-from typing import Any, ClassVar, cast
+from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field, create_model, model_validator
 
@@ -57,11 +57,9 @@ def _model(spec: ChannelSpec) -> type[Draft]:
         f.name: (str, Field(default=... if f.required else "", description=f.description))
         for f in spec.fields
     }
-    model = create_model(  # type: ignore[call-overload]
-        f"{spec.channel.value.capitalize()}Draft", __base__=Draft, **definitions
-    )
+    model = create_model(f"{spec.channel.value.capitalize()}Draft", __base__=Draft, **definitions)
     model.channel = spec.channel
-    return cast(type[Draft], model)
+    return model
 
 
 #: One output model per channel, derived from :data:`copydesk.channels.CHANNELS`.

@@ -50,7 +50,7 @@ def lift_chart(report: CampaignReport) -> alt.LayerChart:
     """Lift against the holdout per variant: a point with its interval bar, a rule at
     zero, coloured by verdict; harm is marked with a red ring."""
     unit = "per recipient" if report.metric == "revenue" else "percentage points"
-    data = alt.Data(values=lift_rows(report))
+    data = alt.InlineData(values=lift_rows(report))
     base = alt.Chart(data).encode(
         y=alt.Y("row:N", title=None, sort=None),
         tooltip=[
@@ -81,7 +81,7 @@ def lift_chart(report: CampaignReport) -> alt.LayerChart:
         .encode(x="lift:Q")
         .transform_filter(alt.datum.harm == "harm")
     )
-    zero = alt.Chart(alt.Data(values=[{"zero": 0}])).mark_rule(strokeDash=[4, 4]).encode(x="zero:Q")
+    zero = alt.Chart(alt.InlineData(values=[{"zero": 0}])).mark_rule(strokeDash=[4, 4]).encode(x="zero:Q")
     return alt.LayerChart(layer=[zero, bars, points, harm])
 
 
@@ -111,7 +111,7 @@ def funnel_chart(report: CampaignReport) -> alt.LayerChart:
     """The event funnel (delivered, opened, clicked, converted) per arm, with Wilson
     intervals. The holdout got no message, so only its conversions are comparable."""
     order = [event.value for event in FUNNEL]
-    base = alt.Chart(alt.Data(values=funnel_rows(report))).encode(
+    base = alt.Chart(alt.InlineData(values=funnel_rows(report))).encode(
         x=alt.X("event:N", sort=order, title=None),
         xOffset="arm:N",
     )
@@ -133,8 +133,8 @@ def trend_chart(report: CampaignReport) -> alt.Chart:
     """The primary metric over time: cumulative rate (or revenue) per recipient per arm."""
     title = "cumulative revenue per recipient" if report.metric == "revenue" else f"cumulative {report.metric} rate"
     axis = alt.Axis() if report.metric == "revenue" else alt.Axis(format="%")
-    return (
-        alt.Chart(alt.Data(values=trend_rows(report)))
+    chart: alt.Chart = (
+        alt.Chart(alt.InlineData(values=trend_rows(report)))
         .mark_line(point=True, interpolate="step-after")
         .encode(
             x=alt.X("day:T", title=None),
@@ -143,3 +143,4 @@ def trend_chart(report: CampaignReport) -> alt.Chart:
             tooltip=["day:T", "arm:N", "value:Q", "cumulative:Q", "recipients:Q"],
         )
     )
+    return chart
