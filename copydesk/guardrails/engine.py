@@ -14,15 +14,15 @@ from copydesk.guardrails.grounding import Grounder
 from copydesk.guardrails.pack import (
     Brand,
     Claim,
-    Conditional,
     Grounding,
     Offer,
     Personalization,
     RuleBase,
     RuleTests,
 )
-from copydesk.guardrails.rules import LEXICAL_TYPES, CompiledRule, Message, compile_rule
+from copydesk.guardrails.rules import CompiledRule, Message, compile_rule, lexical_types
 from copydesk.guardrails.rules.base import Hit, Term, find_all, is_bounded, norm_term
+from copydesk.guardrails.rules.lexical import Conditional
 from copydesk.guardrails.rules.template import TemplateRule
 from copydesk.models import Brief, Finding
 from copydesk.vocab import Category, Channel, Severity
@@ -126,9 +126,9 @@ class Policy:
         """The registered offer with this id, or ``None``."""
         return self._offers.get(offer_id)
 
-    def select(self, types: Iterable[str] = LEXICAL_TYPES) -> Policy:
-        """A policy with only the rules of the given types (e.g. the lexical ones)."""
-        wanted = set(types)
+    def select(self, types: Iterable[str] | None = None) -> Policy:
+        """A policy with only the rules of the given types (default: the lexical ones)."""
+        wanted = set(lexical_types() if types is None else types)
         parts = PolicyParts(
             rules=[e for e in self.parts.rules if getattr(e.spec, "type", None) in wanted],
             brand=self.brand.model_copy(update={"claims": []}) if "conditional" not in wanted else self.brand,

@@ -28,11 +28,10 @@ from pydantic import ValidationError
 from copydesk.errors import InputError, PolicyError
 from copydesk.guardrails.engine import Policy, PolicyParts, RuleEntry
 from copydesk.guardrails.pack import Brand, Grounding, Pack
-from copydesk.guardrails.rules import RULE_CLASSES, compile_rule
+from copydesk.guardrails.rules import RULE_TYPES, compile_rule
 from copydesk.yamlio import line_of, parse_yaml
 
 ENTRY = "policy.yaml"
-_TAGS = frozenset([*RULE_CLASSES, "pii"])
 
 
 class PackError(InputError, PolicyError):
@@ -83,7 +82,7 @@ def read_pack(path: Path) -> tuple[Pack, str]:
         err = exc.errors()[0]
         loc = tuple(err["loc"])
         # drop the discriminator tag pydantic inserts: rules.3.existence.terms
-        if len(loc) >= 3 and loc[0] == "rules" and loc[2] in _TAGS:
+        if len(loc) >= 3 and loc[0] == "rules" and loc[2] in RULE_TYPES:
             loc = loc[:2] + loc[3:]
         reason = "unknown field (check the spelling)" if err["type"] == "extra_forbidden" else err["msg"]
         more = len(exc.errors()) - 1

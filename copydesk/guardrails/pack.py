@@ -1,18 +1,21 @@
 """The policy-pack file format: pydantic models of packs, brand registries and rules.
 
 Everything read from a pack forbids unknown keys, so a misspelt option is an error
-naming file, line and rule rather than a rule that silently does nothing. Rule types
+naming file, line and rule rather than a rule that silently does nothing. Every rule
+has the fields of :class:`RuleBase`, including inline ``tests`` (see
+:class:`RuleTests`); the options of each rule type are declared by that type's module
+in :mod:`copydesk.guardrails.rules`, which a pack's ``type`` selects. Rule types
 follow Vale (existence, substitution, occurrence, conditional, capitalization,
 readability) and Presidio (pii), plus pattern, proximity, length, template and
-invisible. Every rule carries inline ``tests`` (see :class:`RuleTests`).
+invisible.
 """
 
 from __future__ import annotations
 
 import re
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PlainValidator, SerializeAsAny, field_validator, model_validator
 
 from copydesk.vocab import Category, Channel, Severity
 
@@ -89,130 +92,17 @@ class RuleBase(Strict):
         return value
 
 
-class Existence(RuleBase):
-    """Flag any of ``terms`` (whole words unless ``whole_words`` is off), except
-    inside one of ``exceptions``. ``obfuscations`` also catches l33t spellings,
-    masked vowels and separators (``f*ck``, ``s.h.i.t``)."""
+def _registered_rule(value: Any) -> RuleBase:
+    # imported here: the rule modules import this one
+    from copydesk.guardrails.rules import validate_rule
 
-    type: Literal["existence"]
-    terms: list[str] = Field(min_length=1)
-    exceptions: list[str] = Field(default_factory=list)
-    whole_words: bool = True
-    obfuscations: bool = False
+    return validate_rule(value)
 
 
-class Substitution(RuleBase):
-    """Flag a term and suggest the preferred one: ``swap: {bad: good}``."""
-
-    type: Literal["substitution"]
-    swap: dict[str, str] = Field(min_length=1)
-    exceptions: list[str] = Field(default_factory=list)
-
-
-class Occurrence(RuleBase):
-    """Flag ``token`` (a literal) beyond ``max`` occurrences in one field."""
-
-    type: Literal["occurrence"]
-    token: str = Field(min_length=1)
-    max: int = Field(ge=0)
-
-
-class Pattern(RuleBase):
-    """Flag matches of a regular expression (RE2 syntax: linear time, no backreferences)."""
-
-    type: Literal["pattern"]
-    pattern: str = Field(min_length=1)
-    ignorecase: bool = True
-    exceptions: list[str] = Field(default_factory=list)
-
-
-class Capitalization(RuleBase):
-    """Shouting: runs of all-capital words. Words in ``allow`` and acronyms up to
-    ``acronym_max`` letters (GPS, UV) are fine."""
-
-    type: Literal["capitalization"]
-    allow: list[str] = Field(default_factory=list)
-    acronym_max: int = Field(default=3, ge=0)
-    min_words: int = Field(default=1, ge=1, description="capital words in a row to flag")
-
-
-class Proximity(RuleBase):
-    """Flag a term within ``window`` words of an anchor in the same sentence, e.g.
-    a second-person anchor ("you", "your") near a sensitive term."""
-
-    type: Literal["proximity"]
-    anchors: list[str] = Field(min_length=1)
-    terms: list[str] = Field(min_length=1)
-    window: int = Field(default=4, ge=1)
-    exceptions: list[str] = Field(default_factory=list)
-
-
-class Conditional(RuleBase):
-    """If any ``when`` term appears in the message, one of ``requires`` must too."""
-
-    type: Literal["conditional"]
-    when: list[str] = Field(min_length=1)
-    requires: list[str] = Field(min_length=1)
-
-
-class Readability(RuleBase):
-    """Flesch-Kincaid grade above ``max_grade``, on texts of at least ``min_words``."""
-
-    type: Literal["readability"]
-    max_grade: float = 9.0
-    min_words: int = Field(default=60, ge=10)
-
-
-class Length(RuleBase):
-    """A length limit for one channel field: characters or SMS segments.
-
-    Placeholders count as ``placeholder_chars`` characters each (a typical value)."""
-
-    type: Literal["length"]
-    channel: Channel
-    field: str
-    max: int = Field(ge=1)
-    unit: Literal["chars", "segments"] = "chars"
-    placeholder_chars: int = Field(default=10, ge=0)
-
-
-class Pii(RuleBase):
-    """Personal data found by Presidio pattern recognizers (no NLP model)."""
-
-    type: Literal["pii"]
-    entities: dict[str, float] = Field(min_length=1, description="Presidio entity -> minimum score to report")
-    phone_regions: list[str] = Field(default_factory=lambda: ["GB", "US"])
-
-
-class Template(RuleBase):
-    """Placeholder safety: allow-listed variables and filters, a default on each
-    placeholder, no attribute access, calls, loops, imports; syntax errors reported."""
-
-    type: Literal["template"]
-
-
-class Invisible(RuleBase):
-    """Invisible characters (zero-width, bidirectional controls) in the original text."""
-
-    type: Literal["invisible"]
-    bidi_only: bool = False
-
-
-Rule = Annotated[
-    Existence
-    | Substitution
-    | Occurrence
-    | Pattern
-    | Capitalization
-    | Proximity
-    | Conditional
-    | Readability
-    | Length
-    | Pii
-    | Template
-    | Invisible,
-    Field(discriminator="type"),
-]
+#: A rule of a pack: validated by the spec model its ``type`` names in the rule
+#: registry (:mod:`copydesk.guardrails.rules.registry`), and dumped with that
+#: model's fields too.
+RuleSpec = Annotated[RuleBase, PlainValidator(_registered_rule), SerializeAsAny()]
 
 
 class Offer(Strict):
@@ -273,4 +163,17 @@ class Pack(Strict):
     brand: Brand | None = None
     personalization: Personalization | None = None
     grounding: Grounding | None = None
-    rules: list[Rule] = Field(default_factory=list)
+    rules: list[RuleSpec] = Field(default_factory=list)
+
+
+def __getattr__(name: str) -> Any:
+    # The spec models moved next to their rule classes (copydesk.guardrails.rules.*);
+    # ``from copydesk.guardrails.pack import Length`` keeps working for older callers.
+    if name.startswith("__"):  # the import system probes for __path__ and the like
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    from copydesk.guardrails.rules import RULE_TYPES
+
+    for cls in RULE_TYPES.values():
+        if cls.spec_model.__name__ == name:
+            return cls.spec_model
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

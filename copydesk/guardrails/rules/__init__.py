@@ -1,50 +1,31 @@
-"""Compiled rule types, one module per family; :func:`compile_rule` picks the class."""
+"""Rule types, one module per family, each a compiled rule class with its pack model.
+
+Importing this package imports every module in it, so each rule class registers
+itself (see :mod:`copydesk.guardrails.rules.registry`): adding a rule type means
+adding a module here, and nothing else changes. None of the modules imports a heavy
+library when loaded (PII imports Presidio on first use).
+"""
 
 from __future__ import annotations
 
-from copydesk.guardrails.pack import RuleBase
+import importlib
+import pkgutil
+
 from copydesk.guardrails.rules.base import CompiledRule, Message
-from copydesk.guardrails.rules.invisible import InvisibleRule
-from copydesk.guardrails.rules.length import LengthRule
-from copydesk.guardrails.rules.lexical import (
-    ConditionalRule,
-    ExistenceRule,
-    ProximityRule,
-    SubstitutionRule,
-)
-from copydesk.guardrails.rules.regex import OccurrenceRule, PatternRule
-from copydesk.guardrails.rules.style import CapitalizationRule, ReadabilityRule
-from copydesk.guardrails.rules.template import TemplateRule
+from copydesk.guardrails.rules.registry import RULE_TYPES, compile_rule, lexical_types, validate_rule
 
-RULE_CLASSES: dict[str, type[CompiledRule]] = {
-    "existence": ExistenceRule,
-    "substitution": SubstitutionRule,
-    "occurrence": OccurrenceRule,
-    "pattern": PatternRule,
-    "capitalization": CapitalizationRule,
-    "proximity": ProximityRule,
-    "conditional": ConditionalRule,
-    "readability": ReadabilityRule,
-    "length": LengthRule,
-    "template": TemplateRule,
-    "invisible": InvisibleRule,
-}
+for _module in pkgutil.iter_modules(__path__):
+    importlib.import_module(f"{__name__}.{_module.name}")
 
-#: Rule types that only look at words and characters (benchmark "lexical" set).
-LEXICAL_TYPES = frozenset(
-    {"existence", "substitution", "occurrence", "pattern", "capitalization", "proximity",
-     "conditional", "length", "invisible"}
-)  # fmt: skip
+#: The lexical rule types as shipped (:func:`lexical_types` also sees later registrations).
+LEXICAL_TYPES = lexical_types()
 
-
-def compile_rule(spec: RuleBase, source: str, index: int) -> CompiledRule:
-    """Build the runnable form of one rule."""
-    kind = getattr(spec, "type")  # noqa: B009 - every concrete rule model has it
-    if kind == "pii":
-        from copydesk.guardrails.pii import PiiRule
-
-        return PiiRule(spec, source, index)  # type: ignore[arg-type]
-    return RULE_CLASSES[kind](spec, source, index)
-
-
-__all__ = ["CompiledRule", "Message", "compile_rule", "RULE_CLASSES", "LEXICAL_TYPES"]
+__all__ = [
+    "CompiledRule",
+    "Message",
+    "compile_rule",
+    "validate_rule",
+    "lexical_types",
+    "RULE_TYPES",
+    "LEXICAL_TYPES",
+]

@@ -14,9 +14,11 @@ import bisect
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any, ClassVar
 
 from copydesk.guardrails.normalize import Normalized, normalize
 from copydesk.guardrails.pack import RuleBase
+from copydesk.guardrails.rules.registry import register
 from copydesk.models import Finding
 
 SEPARATOR = "\n\n"
@@ -157,12 +159,36 @@ Hit = tuple[int, int, Term]  # start, end (joined lower text), term
 
 
 class CompiledRule:
-    """A rule ready to run. Subclasses implement :meth:`check`."""
+    """A rule ready to run. Subclasses implement :meth:`check`.
 
+    A subclass that sets ``spec_model`` declares a rule type and is registered under
+    the name in that model's ``type`` Literal (see :mod:`.registry`)::
+
+        class Shout(RuleBase):
+            type: Literal["shout"]
+            limit: int = 3
+
+        class ShoutRule(CompiledRule):
+            spec_model = Shout
+            lexical = True
+            spec: Shout
+
+            def check(self, msg, hits): ...
+    """
+
+    #: The pack model of this rule type's options (a :class:`RuleBase` subclass).
+    spec_model: ClassVar[type[RuleBase]]
+    #: True when the rule only looks at words and characters (the "lexical" set).
+    lexical: ClassVar[bool] = False
     #: True when the rule can only fire on automaton hits (skipped when it has none).
     needs_hits = False
     #: The source file of the inherited rule this one replaces, if any.
     overrides: str | None = None
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "spec_model" in cls.__dict__:
+            register(cls)
 
     def __init__(self, spec: RuleBase, source: str, index: int) -> None:
         self.spec = spec

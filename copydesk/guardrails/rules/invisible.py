@@ -4,16 +4,26 @@ bidirectional controls, which can hide or reorder what a reader sees."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Literal
 
 from copydesk.guardrails.normalize import BIDI_CONTROLS, INVISIBLE
-from copydesk.guardrails.pack import Invisible
+from copydesk.guardrails.pack import RuleBase
 from copydesk.guardrails.rules.base import CompiledRule, Hit, Message, collect
 from copydesk.models import Finding
+
+
+class Invisible(RuleBase):
+    """Invisible characters (zero-width, bidirectional controls) in the original text."""
+
+    type: Literal["invisible"]
+    bidi_only: bool = False
 
 
 class InvisibleRule(CompiledRule):
     """One finding per run of invisible characters; the message names them."""
 
+    spec_model = Invisible
+    lexical = True
     spec: Invisible
 
     def check(self, msg: Message, hits: Sequence[Hit]) -> list[Finding]:

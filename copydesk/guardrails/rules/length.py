@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from typing import Literal
 
-from copydesk.guardrails.pack import Length
+from pydantic import Field
+
+from copydesk.guardrails.pack import RuleBase
 from copydesk.guardrails.rules.base import CompiledRule, Hit, Message, collect
 from copydesk.models import Finding
+from copydesk.vocab import Channel
 
 GSM7_BASIC = frozenset(
     "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?"
@@ -60,9 +64,24 @@ def units_with_positions(text: str, encoding: str | None, placeholder_units: int
     return out
 
 
+class Length(RuleBase):
+    """A length limit for one channel field: characters or SMS segments.
+
+    Placeholders count as ``placeholder_chars`` characters each (a typical value)."""
+
+    type: Literal["length"]
+    channel: Channel
+    field: str
+    max: int = Field(ge=1)
+    unit: Literal["chars", "segments"] = "chars"
+    placeholder_chars: int = Field(default=10, ge=0)
+
+
 class LengthRule(CompiledRule):
     """Over the limit: the span runs from the first character past it to the end."""
 
+    spec_model = Length
+    lexical = True
     spec: Length
 
     def check(self, msg: Message, hits: Sequence[Hit]) -> list[Finding]:

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
+from typing import Literal
 
 import re2
+from pydantic import Field
 
-from copydesk.guardrails.pack import Conditional, Existence, Proximity, Substitution
+from copydesk.guardrails.pack import RuleBase
 from copydesk.guardrails.rules.base import (
     CompiledRule,
     Hit,
@@ -44,7 +46,21 @@ def obfuscation_pattern(term: str) -> str:
     return _SEP.join(parts)
 
 
+class Existence(RuleBase):
+    """Flag any of ``terms`` (whole words unless ``whole_words`` is off), except
+    inside one of ``exceptions``. ``obfuscations`` also catches l33t spellings,
+    masked vowels and separators (``f*ck``, ``s.h.i.t``)."""
+
+    type: Literal["existence"]
+    terms: list[str] = Field(min_length=1)
+    exceptions: list[str] = Field(default_factory=list)
+    whole_words: bool = True
+    obfuscations: bool = False
+
+
 class ExistenceRule(CompiledRule):
+    spec_model = Existence
+    lexical = True
     spec: Existence
 
     def __init__(self, spec: Existence, source: str, index: int) -> None:
@@ -83,7 +99,17 @@ class ExistenceRule(CompiledRule):
         return collect(msg.finding(self, s, e) for s, e in out)
 
 
+class Substitution(RuleBase):
+    """Flag a term and suggest the preferred one: ``swap: {bad: good}``."""
+
+    type: Literal["substitution"]
+    swap: dict[str, str] = Field(min_length=1)
+    exceptions: list[str] = Field(default_factory=list)
+
+
 class SubstitutionRule(CompiledRule):
+    spec_model = Substitution
+    lexical = True
     spec: Substitution
     needs_hits = True
 
@@ -105,9 +131,22 @@ class SubstitutionRule(CompiledRule):
 _SENTENCE_END = re.compile(r"[.!?;:\n]")
 
 
+class Proximity(RuleBase):
+    """Flag a term within ``window`` words of an anchor in the same sentence, e.g.
+    a second-person anchor ("you", "your") near a sensitive term."""
+
+    type: Literal["proximity"]
+    anchors: list[str] = Field(min_length=1)
+    terms: list[str] = Field(min_length=1)
+    window: int = Field(default=4, ge=1)
+    exceptions: list[str] = Field(default_factory=list)
+
+
 class ProximityRule(CompiledRule):
     """A sensitive term within ``window`` words of an anchor, same sentence."""
 
+    spec_model = Proximity
+    lexical = True
     spec: Proximity
     needs_hits = True
 
@@ -142,10 +181,20 @@ class ProximityRule(CompiledRule):
         return collect(found)
 
 
+class Conditional(RuleBase):
+    """If any ``when`` term appears in the message, one of ``requires`` must too."""
+
+    type: Literal["conditional"]
+    when: list[str] = Field(min_length=1)
+    requires: list[str] = Field(min_length=1)
+
+
 class ConditionalRule(CompiledRule):
     """A claim (``when``) in any field requires one of ``requires`` somewhere in the
     message; the finding sits on the first claim."""
 
+    spec_model = Conditional
+    lexical = True
     spec: Conditional
     needs_hits = True
 

@@ -4,11 +4,13 @@ and cannot hang a check) and ``occurrence`` (a literal counted per field)."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from typing import Literal
 
 import re2
+from pydantic import Field
 
 from copydesk.errors import PolicyError
-from copydesk.guardrails.pack import Occurrence, Pattern
+from copydesk.guardrails.pack import RuleBase
 from copydesk.guardrails.rules.base import (
     CompiledRule,
     Hit,
@@ -36,7 +38,18 @@ def compile_re2(pattern: str, *, ignorecase: bool, where: str) -> re2._Regexp:
         raise PolicyError(f"{where}: invalid RE2 pattern {pattern!r}: {reason}") from None
 
 
+class Pattern(RuleBase):
+    """Flag matches of a regular expression (RE2 syntax: linear time, no backreferences)."""
+
+    type: Literal["pattern"]
+    pattern: str = Field(min_length=1)
+    ignorecase: bool = True
+    exceptions: list[str] = Field(default_factory=list)
+
+
 class PatternRule(CompiledRule):
+    spec_model = Pattern
+    lexical = True
     spec: Pattern
 
     def __init__(self, spec: Pattern, source: str, index: int) -> None:
@@ -57,9 +70,19 @@ class PatternRule(CompiledRule):
         return collect(found)
 
 
+class Occurrence(RuleBase):
+    """Flag ``token`` (a literal) beyond ``max`` occurrences in one field."""
+
+    type: Literal["occurrence"]
+    token: str = Field(min_length=1)
+    max: int = Field(ge=0)
+
+
 class OccurrenceRule(CompiledRule):
     """Flags every occurrence of ``token`` after the first ``max`` in a field."""
 
+    spec_model = Occurrence
+    lexical = True
     spec: Occurrence
 
     def check(self, msg: Message, hits: Sequence[Hit]) -> list[Finding]:

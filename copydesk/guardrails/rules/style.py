@@ -5,10 +5,12 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from functools import lru_cache
+from typing import Literal
 
 import pyphen
+from pydantic import Field
 
-from copydesk.guardrails.pack import Capitalization, Readability
+from copydesk.guardrails.pack import RuleBase
 from copydesk.guardrails.rules.base import CompiledRule, Hit, Message, collect
 from copydesk.models import Finding
 
@@ -17,9 +19,21 @@ _CAPS_WORD = re.compile(r"(?<![\w'])[A-Z][A-Z0-9'-]*[A-Z0-9](?![\w'])")
 _HAS_CAPS_RUN = re.compile(r"[A-Z]{2}")
 
 
+class Capitalization(RuleBase):
+    """Shouting: runs of all-capital words. Words in ``allow`` and acronyms up to
+    ``acronym_max`` letters (GPS, UV) are fine."""
+
+    type: Literal["capitalization"]
+    allow: list[str] = Field(default_factory=list)
+    acronym_max: int = Field(default=3, ge=0)
+    min_words: int = Field(default=1, ge=1, description="capital words in a row to flag")
+
+
 class CapitalizationRule(CompiledRule):
     """Runs of all-capital words, ignoring allowed words and short acronyms."""
 
+    spec_model = Capitalization
+    lexical = True
     spec: Capitalization
 
     def __init__(self, spec: Capitalization, source: str, index: int) -> None:
@@ -79,9 +93,18 @@ def fk_grade(text: str) -> tuple[float, int]:
     return 0.39 * n / sentences + 11.8 * syl / n - 15.59, n
 
 
+class Readability(RuleBase):
+    """Flesch-Kincaid grade above ``max_grade``, on texts of at least ``min_words``."""
+
+    type: Literal["readability"]
+    max_grade: float = 9.0
+    min_words: int = Field(default=60, ge=10)
+
+
 class ReadabilityRule(CompiledRule):
     """Grade level too high; only fields with enough words to score are judged."""
 
+    spec_model = Readability
     spec: Readability
 
     def check(self, msg: Message, hits: Sequence[Hit]) -> list[Finding]:

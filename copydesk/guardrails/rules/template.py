@@ -11,11 +11,12 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from functools import lru_cache
+from typing import Literal
 
 from jinja2 import TemplateSyntaxError, nodes
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
-from copydesk.guardrails.pack import Template
+from copydesk.guardrails.pack import RuleBase
 from copydesk.guardrails.rules.base import CompiledRule, Hit, Message, collect
 from copydesk.models import Finding
 
@@ -90,7 +91,15 @@ def placeholder_problems(chunk: str, variables: frozenset[str], filters: frozens
     return tuple(_walk(body[0].nodes[0], variables, filters))
 
 
+class Template(RuleBase):
+    """Placeholder safety: allow-listed variables and filters, a default on each
+    placeholder, no attribute access, calls, loops, imports; syntax errors reported."""
+
+    type: Literal["template"]
+
+
 class TemplateRule(CompiledRule):
+    spec_model = Template
     spec: Template
     variables: frozenset[str] = frozenset()
     filters: frozenset[str] = frozenset({"default"})

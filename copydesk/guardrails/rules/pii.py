@@ -1,10 +1,11 @@
 """Personal data in copy or briefs, found by Presidio pattern recognizers.
 
-Presidio runs with a no-op NLP engine (no spaCy model, nothing downloaded) and
-only the recognizers a pack asks for. Each recognizer runs only on text that has
-what it needs (an ``@`` for e-mail, a run of digits for phone or card numbers...),
-which keeps clean copy cheap. Every finding names the entity, score and recognizer,
-as Presidio explains its hits.
+Presidio is slow to import, so this module does not import it: the first check with
+something for a recognizer to look at does (loading packs never does). It runs with a
+no-op NLP engine (no spaCy model, nothing downloaded) and only the recognizers a pack
+asks for. Each recognizer runs only on text that has what it needs (an ``@`` for
+e-mail, a run of digits for phone or card numbers...), which keeps clean copy cheap.
+Every finding names the entity, score and recognizer, as Presidio explains its hits.
 """
 
 from __future__ import annotations
@@ -13,10 +14,12 @@ import os
 import re
 import threading
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, Literal
+
+from pydantic import Field
 
 from copydesk.errors import PolicyError
-from copydesk.guardrails.pack import Pii
+from copydesk.guardrails.pack import RuleBase
 from copydesk.guardrails.rules.base import CompiledRule, Hit, Message, collect
 from copydesk.models import Finding
 
@@ -77,9 +80,18 @@ def _build_analyzer(entities: Sequence[str], phone_regions: Sequence[str]) -> An
     return engine, nlp.process_text("", "en")
 
 
+class Pii(RuleBase):
+    """Personal data found by Presidio pattern recognizers (no NLP model)."""
+
+    type: Literal["pii"]
+    entities: dict[str, float] = Field(min_length=1, description="Presidio entity -> minimum score to report")
+    phone_regions: list[str] = Field(default_factory=lambda: ["GB", "US"])
+
+
 class PiiRule(CompiledRule):
     """Presidio hits at or above each entity's minimum score."""
 
+    spec_model = Pii
     spec: Pii
 
     def __init__(self, spec: Pii, source: str, index: int) -> None:
