@@ -185,6 +185,15 @@ def m007_outcomes(db: sqlite_utils.Database) -> None:
     migrate_outcomes(db)
 
 
+@migrations()
+def m008_signin_failures(db: sqlite_utils.Database) -> None:
+    # Failed sign-ins since each name's last success: the throttle reads them, so it holds
+    # across processes (the audit log keeps the record; this table is pruned).
+    db.table("signin_failures").create({"id": int, "name": str, "at": str}, pk="id", not_null={"name", "at"})
+    db.table("signin_failures").create_index(["name", "at"])
+    db.table("signin_failures").create_index(["at"])
+
+
 def migrate(db: sqlite_utils.Database) -> None:
     """Apply every pending migration."""
     migrations.apply(db)

@@ -21,6 +21,7 @@ EXPECTED = {
     "outcomes": ["id", "contact_id", "campaign_id", "event", "at", "value", "source", "imported_at"],
     "sends": ["id", "contact_id", "campaign_id", "channel", "variant_id", "content_hash", "rule_id",
               "stage", "holdout", "sent_at"],
+    "signin_failures": ["id", "name", "at"],
 }
 
 
