@@ -194,6 +194,23 @@ def m008_signin_failures(db: sqlite_utils.Database) -> None:
     db.table("signin_failures").create_index(["at"])
 
 
+@migrations()
+def m009_sends_once_a_day(db: sqlite_utils.Database) -> None:
+    # A send is one per campaign, contact, revision (content hash; none for a holdout) and
+    # UTC day, so recording the same messages with another --sent-at that day adds nothing.
+    # sent_at is stored as ISO 8601 in UTC: its first ten characters are the UTC day.
+    # Duplicates recorded before this keep their earliest row.
+    db.execute(
+        "DELETE FROM sends WHERE id IN (SELECT id FROM (SELECT id, ROW_NUMBER() OVER ("
+        "PARTITION BY campaign_id, contact_id, COALESCE(content_hash, ''), substr(sent_at, 1, 10) "
+        "ORDER BY sent_at, id) AS n FROM sends) WHERE n > 1)"
+    )
+    db.execute(
+        "CREATE UNIQUE INDEX sends_once_a_day ON sends "
+        "(campaign_id, contact_id, COALESCE(content_hash, ''), substr(sent_at, 1, 10))"
+    )
+
+
 def migrate(db: sqlite_utils.Database) -> None:
     """Apply every pending migration."""
     migrations.apply(db)

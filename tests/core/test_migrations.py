@@ -45,3 +45,43 @@ def test_migrating_twice_is_a_no_op(tmp_path):
     names = [r[0] for r in db.execute("SELECT name FROM _sqlite_migrations")]
     assert len(names) == len(set(names))
     assert names[0] == "m001_users"
+
+
+def test_a_send_is_unique_per_campaign_contact_revision_and_day(tmp_path):
+    db = open_db(tmp_path / "lib.db")
+    unique = {row[1]: row[2] for row in db.execute("PRAGMA index_list('sends')")}
+    assert unique["sends_once_a_day"] == 1
+    sql = db.execute("SELECT sql FROM sqlite_master WHERE name = 'sends_once_a_day'").fetchone()[0]
+    assert "COALESCE(content_hash, '')" in sql and "substr(sent_at, 1, 10)" in sql
+
+
+def test_sends_recorded_twice_a_day_before_the_index_keep_their_earliest_row(tmp_path):
+    path = tmp_path / "lib.db"
+    db = open_db(path)
+    # the library as it was before m009: no index, duplicates recorded with other --sent-at
+    db.execute("DROP INDEX sends_once_a_day")
+    db.execute("DELETE FROM _sqlite_migrations WHERE name = 'm009_sends_once_a_day'")
+    rows = [
+        ("C1", "spring", "h1", 0, "2026-03-02T15:00:00+00:00"),
+        ("C1", "spring", "h1", 0, "2026-03-02T09:00:00+00:00"),  # earliest that day: kept
+        ("C1", "spring", "h1", 0, "2026-03-03T09:00:00+00:00"),  # another day: kept
+        ("C1", "spring", "h2", 0, "2026-03-02T16:00:00+00:00"),  # another revision: kept
+        ("C1", "autumn", "h1", 0, "2026-03-02T17:00:00+00:00"),  # another campaign: kept
+        ("C2", "spring", None, 1, "2026-03-02T10:00:00+00:00"),  # holdout (no hash): kept
+        ("C2", "spring", None, 1, "2026-03-02T11:00:00+00:00"),  # same holdout again: removed
+    ]
+    for cid, campaign, digest, holdout, at in rows:
+        db.execute("INSERT INTO sends (contact_id, campaign_id, channel, content_hash, holdout, sent_at) "
+                   "VALUES (?, ?, 'email', ?, ?, ?)", [cid, campaign, digest, holdout, at])
+    db.conn.commit()
+    db.close()
+    db = open_db(path)
+    left = sorted(db.execute("SELECT contact_id, campaign_id, content_hash, sent_at FROM sends").fetchall())
+    assert left == [
+        ("C1", "autumn", "h1", "2026-03-02T17:00:00+00:00"),
+        ("C1", "spring", "h1", "2026-03-02T09:00:00+00:00"),
+        ("C1", "spring", "h1", "2026-03-03T09:00:00+00:00"),
+        ("C1", "spring", "h2", "2026-03-02T16:00:00+00:00"),
+        ("C2", "spring", None, "2026-03-02T10:00:00+00:00"),
+    ]
+    assert db.execute("SELECT 1 FROM sqlite_master WHERE name = 'sends_once_a_day'").fetchone()
