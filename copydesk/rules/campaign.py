@@ -16,7 +16,7 @@ from pydantic import Field, ValidationError, field_validator, model_validator
 from copydesk.channels import Channel, spec
 from copydesk.errors import InputError
 from copydesk.models import SLUG, FileModel
-from copydesk.rules.conditions import TAG_PREFIX, Condition
+from copydesk.rules.conditions import TAG_PREFIX, Condition, check_depth
 from copydesk.yamlio import line_of, parse_yaml
 
 #: Reason ids the engine itself records; campaign rules may not reuse them.
@@ -81,6 +81,7 @@ class SuppressRule(FileModel):
     when: Condition
 
     _id = field_validator("id")(_slug)
+    _depth = field_validator("when", mode="before")(check_depth)
 
 
 class SelectRule(FileModel):
@@ -92,6 +93,7 @@ class SelectRule(FileModel):
     variants: VariantChoice
 
     _id = field_validator("id")(_slug)
+    _depth = field_validator("when", mode="before")(check_depth)
 
 
 class Campaign(FileModel):

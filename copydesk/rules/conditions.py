@@ -200,6 +200,32 @@ for _model in (AllOf, AnyOf, Not):
     _model.model_rebuild()
 
 
+#: Deepest nesting of ``all`` / ``any`` / ``not`` a condition may have. Deeper data is
+#: refused before pydantic or the compiled closures recurse into it.
+MAX_CONDITION_DEPTH = 16
+
+
+def check_depth(data: Any) -> Any:
+    """``data`` (a condition as read from a file) unchanged, or ``ValueError`` when its
+    ``all`` / ``any`` / ``not`` nest deeper than :data:`MAX_CONDITION_DEPTH` (iterative, so a
+    hostile value cannot exhaust the stack)."""
+    stack: list[tuple[Any, int]] = [(data, 0)]
+    while stack:
+        item, depth = stack.pop()
+        if not isinstance(item, dict):
+            continue
+        for key in ("all", "any", "not"):
+            if key not in item:
+                continue
+            if depth + 1 > MAX_CONDITION_DEPTH:
+                raise ValueError(
+                    f"conditions may nest at most {MAX_CONDITION_DEPTH} levels of all / any / not"
+                )
+            inner = item[key]
+            stack.extend((c, depth + 1) for c in (inner if isinstance(inner, list) else [inner]))
+    return data
+
+
 class _Holder(FileModel):
     """Used to validate a bare condition (tests, previews)."""
 
@@ -210,7 +236,7 @@ class _Holder(FileModel):
     def _mapping(cls, value: Any) -> Any:
         if not isinstance(value, dict | AllOf | AnyOf | Not | Compare):
             raise ValueError("a condition is a mapping: {field: ..., is: ...} or all/any/not")
-        return value
+        return check_depth(value)
 
 
 def parse_condition(data: Any) -> AllOf | AnyOf | Not | Compare:
