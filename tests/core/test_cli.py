@@ -5,8 +5,11 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from datetime import timedelta
 
 import pytest
+
+from copydesk import clock
 
 PW = "correct horse battery\n"
 
@@ -27,6 +30,7 @@ def team(ws, cli):
 
 
 def test_full_lifecycle_from_the_command_line(team, cli, tmp_path):
+    review_by = (clock.today() + timedelta(days=90)).isoformat()
     r = cli("brief", "add", str(team.briefs_dir / "boots-onboarding.yaml"), "--as", "ana")
     assert r.code == 0 and "boots-onboarding" in r.out
     r = cli("variant", "add", "boots-onboarding", "--as", "ana", "--subject", "Boot care basics",
@@ -37,9 +41,9 @@ def test_full_lifecycle_from_the_command_line(team, cli, tmp_path):
     assert cli("review", "submit", "V1", "--as", "ana").code == 0
     r = cli("review", "approve", "V1", "--as", "ana", "--comment", "mine")
     assert r.code == 1 and "approve" in r.err and "Traceback" not in r.err
-    r = cli("review", "approve", "V1", "--as", "ben", "--comment", "ok", "--review-by", "2099-03-01", "--revision", "1")
+    r = cli("review", "approve", "V1", "--as", "ben", "--comment", "ok", "--review-by", review_by, "--revision", "1")
     assert r.code == 1 and "revision 1" in r.err
-    r = cli("review", "approve", "V1", "--as", "ben", "--comment", "ok", "--review-by", "2099-03-01")
+    r = cli("review", "approve", "V1", "--as", "ben", "--comment", "ok", "--review-by", review_by)
     assert r.code == 0 and "approved by ben" in r.out
     r = cli("library", "list", "--status", "approved", "--stage", "onboarding", "--channel", "email")
     assert "V1" in r.out and "1 variant" in r.out
@@ -49,7 +53,7 @@ def test_full_lifecycle_from_the_command_line(team, cli, tmp_path):
     r = cli("library", "export", "--format", "json", "--out", str(out), "--as", "max")
     assert r.code == 0
     [record] = json.loads(out.read_text())
-    assert record["variant_id"] == "V1" and record["approved_by"] == "ben" and record["review_by"] == "2099-03-01"
+    assert record["variant_id"] == "V1" and record["approved_by"] == "ben" and record["review_by"] == review_by
     for fmt in ("csv", "jsonl"):
         assert cli("library", "export", "--format", fmt, "--out", str(tmp_path / f"x.{fmt}"), "--as", "max").code == 0
     assert "V1" in (tmp_path / "x.csv").read_text()
