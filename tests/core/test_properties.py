@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import random
 import sqlite3
-from datetime import date
+from datetime import timedelta
 
 import sqlite_utils
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from copydesk import clock
 from copydesk.errors import CopydeskError
 from copydesk.hashing import content_hash
 from copydesk.services import Desk
@@ -76,7 +77,7 @@ def apply(desk: Desk, op: str, user: str, pick: int, text: str) -> None:
         elif op == "submit":
             desk.submit(target, actor=user)
         elif op == "approve":
-            desk.approve(target, actor=user, review_by=date(2099, 1, 1))
+            desk.approve(target, actor=user, review_by=clock.today() + timedelta(days=30))
         elif op == "reject":
             desk.reject(target, actor=user, comment="no")
         elif op == "retire":
