@@ -7,7 +7,11 @@ back as a revision request up to ``repair_rounds`` times. Requests run concurren
 at most ``concurrency`` at once. Each finished draft, or its failure, is handed to
 ``on_draft`` at once, so an interrupted run keeps what it had.
 
-The brief is screened for PII before the first request (:mod:`copydesk.llm.privacy`).
+No personal data reaches the model (:mod:`copydesk.llm.privacy`): the brief is screened
+before any prompt is rendered, every variant's first request is rendered and scanned
+before any is sent, and :meth:`_Run._ask` scans the exact messages of every request,
+re-asks and revisions included, right before sending it. A revision request names a
+personal-data finding by kind and position, never by value.
 """
 
 from __future__ import annotations
@@ -18,15 +22,16 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from copydesk.errors import PrivacyError
 from copydesk.llm.client import Completion, EndpointError, LLMClient, Message, Usage
 from copydesk.llm.parse import OutputInvalid, Style, parse_reply
 from copydesk.llm.policy import GuardrailPolicy
-from copydesk.llm.privacy import screen_brief
+from copydesk.llm.privacy import MessageGuard, masked, screen_brief
 from copydesk.llm.prompts import PromptLibrary, RenderedPrompt
 from copydesk.llm.schemas import Draft, draft_model, response_schema
 from copydesk.llm.settings import LLMSettings
 from copydesk.models import Brief, Finding
-from copydesk.vocab import REQUIRED_FIELDS, Severity
+from copydesk.vocab import REQUIRED_FIELDS, Category, Severity
 
 DraftStatus = Literal["ok", "blocked", "failed", "skipped"]
 
@@ -163,11 +168,14 @@ class Generator:
         self, brief: Brief, n: int, *, on_draft: OnDraft | None = None
     ) -> GenerationResult:
         """Generate ``n`` variants of ``brief``. Raises PrivacyError before any request
-        when the brief holds PII (unless redacting); endpoint failures are recorded in
-        the outcomes, and a fatal one (dead endpoint, bad key) stops the run."""
+        when the brief, or any first request rendered from it, holds personal data
+        (unless redacting the brief); endpoint failures are recorded in the outcomes,
+        and a fatal one (dead endpoint, bad key) stops the run."""
         started = time.perf_counter()
         sent_brief, redacted = screen_brief(brief, self.policy, redact_pii=self.options.redact_pii)
         run = _Run(self, sent_brief, n, bool(redacted), on_draft)
+        for messages in run.base.values():
+            run.guard.check(messages)
         outcomes = await run.all()
         return GenerationResult(
             brief=sent_brief, outcomes=outcomes, redacted=redacted, style=self.style,
@@ -202,6 +210,21 @@ class _Run:
             "system", brand=gen.brand, channel=self.channel.value, locale=brief.locale,
             personalization=list(brief.personalization),
         )
+        self.guard = MessageGuard(gen.policy, brief, {})
+        self.guard.label(self.system.text, _label("system prompt", self.system))
+        self.prompts: dict[int, RenderedPrompt] = {}
+        self.base: dict[int, list[Message]] = {}
+        for index in range(1, n + 1):
+            prompt = gen.prompts.render(
+                "generate-variant", brief=brief.model_dump(mode="json"),
+                variant_number=index, variant_count=n, **self._vars(),
+            )
+            self.guard.label(prompt.text, _label("user prompt", prompt))
+            self.prompts[index] = prompt
+            self.base[index] = [
+                {"role": "system", "content": self.system.text},
+                {"role": "user", "content": prompt.text},
+            ]
 
     def _vars(self) -> dict[str, Any]:
         return {"channel": self.channel.value, "fields": self.fields, "style": self.style,
@@ -231,11 +254,13 @@ class _Run:
         async with self.sem:
             if self.aborted is not None:
                 raise _Aborted
+            self.guard.check(messages)  # raises PrivacyError: nothing is sent
             opts = self.gen.options
             completion = await self.gen.client.achat(
                 messages, schema=self.schema, temperature=opts.temperature,
                 max_tokens=opts.max_tokens,
             )
+        self.guard.received(completion.text)
         trace.add(completion)
         return completion
 
@@ -245,6 +270,7 @@ class _Run:
         for attempt in range(self.gen.options.reask_attempts + 1):
             if attempt:
                 reask = self.gen.prompts.render("reask-invalid", error=str(error), **self._vars())
+                self.guard.label(reask.text, _label("re-ask prompt", reask))
                 trace.followups.append(reask.provenance())
                 trace.reasks += 1
                 messages = [*messages, _assistant(trace.last), {"role": "user", "content": reask.text}]
@@ -264,14 +290,8 @@ class _Run:
 
     async def _variant(self, index: int) -> DraftOutcome:
         trace = _Trace()
-        prompt = self.gen.prompts.render(
-            "generate-variant", brief=self.brief.model_dump(mode="json"),
-            variant_number=index, variant_count=self.n, **self._vars(),
-        )
-        base: list[Message] = [
-            {"role": "system", "content": self.system.text},
-            {"role": "user", "content": prompt.text},
-        ]
+        prompt = self.prompts[index]
+        base = self.base[index]
         outcome = DraftOutcome(index=index, status="failed")
         draft: Draft | None = None
         notes: dict[str, Any] = {}
@@ -283,11 +303,9 @@ class _Run:
             while _count_blocks(findings) and rounds < self.gen.options.repair_rounds:
                 rounds += 1
                 revise = self.gen.prompts.render(
-                    "revise-findings",
-                    findings=[f.model_dump(mode="json") for f in findings
-                              if f.severity == Severity.BLOCK],
-                    **self._vars(),
+                    "revise-findings", findings=_quotable(findings), **self._vars(),
                 )
+                self.guard.label(revise.text, _label("revise prompt", revise))
                 trace.followups.append(revise.provenance())
                 messages = [*base, {"role": "assistant", "content": text},
                             {"role": "user", "content": revise.text}]
@@ -295,6 +313,9 @@ class _Run:
                     draft, text = await self._obtain(messages, trace)
                 except DraftFailed as exc:
                     notes["repair_failed"] = str(exc)
+                    break
+                except PrivacyError as exc:  # the draft stays, blocked, with its findings
+                    notes["repair_refused"] = str(exc)
                     break
                 findings = self._check(draft)
             outcome.status = "blocked" if _count_blocks(findings) else "ok"
@@ -306,6 +327,8 @@ class _Run:
         except DraftFailed as exc:
             outcome.error = str(exc)
             outcome.last_output = exc.last_output
+        except PrivacyError as exc:  # a re-ask of the first draft was refused
+            outcome.error = str(exc)
         except EndpointError as exc:
             if exc.fatal and self.aborted is None:
                 self.aborted = str(exc)
@@ -370,6 +393,27 @@ class _Run:
         except Exception as exc:  # saving failed: stop asking for more drafts
             self.callback_error = exc
             self.aborted = f"saving a draft failed: {exc}"
+
+
+def _label(what: str, prompt: RenderedPrompt) -> str:
+    return f"the {what} ({prompt.id} v{prompt.version})"
+
+
+def _quotable(findings: list[Finding]) -> list[dict[str, Any]]:
+    """Block findings as the revise prompt quotes them: a personal-data finding by kind
+    and position only (the draft itself is in the conversation)."""
+    out = []
+    for f in findings:
+        if f.severity != Severity.BLOCK:
+            continue
+        if f.category == Category.PII:
+            f = masked(f)
+            f = f.model_copy(update={
+                "match": f"{f.message} at {f.start}-{f.end}",
+                "message": f"{f.message}: personal data must not appear in copy",
+            })
+        out.append(f.model_dump(mode="json"))
+    return out
 
 
 def _count_blocks(findings: list[Finding]) -> int:

@@ -84,8 +84,11 @@ def generate_for_brief(
     (with its findings and provenance) the moment it is ready.
 
     Raises before any request: PermissionDenied (actor may not write variants),
-    NotFoundError (brief), PrivacyError (PII in the brief, unless ``redact_pii``).
-    Failed drafts are returned in the report, never dropped.
+    NotFoundError (brief), PrivacyError (personal data in any field of the brief, unless
+    ``redact_pii``, or in any first request rendered from it: brand name, offer wording,
+    prompt templates). A later request (re-ask, revision) that would carry personal data
+    is not sent either; that draft records why. Failed drafts are returned in the report,
+    never dropped.
     """
     if not 1 <= n <= MAX_VARIANTS:
         raise UsageError(f"-n must be between 1 and {MAX_VARIANTS}, not {n}")

@@ -177,7 +177,7 @@ def test_brief_with_email_is_refused_before_any_request(
         generate_for_brief(gen_desk, "pii-brief", actor="ana", n=2, client=make_backend(),
                            policy=EmptyPolicy(), options=_opts())
 
-    assert "e-mail address in key_message" in str(err.value)
+    assert "email address in key_message at 9–29 (j***@e***.com)" in str(err.value)
     assert "jane.doe@example.com" not in str(err.value)
     assert fake_openai.requests == []
 
