@@ -1,7 +1,15 @@
-"""Briefs: what to say to whom, at segment level."""
+"""Briefs: what to say to whom, at segment level.
+
+A brief that holds personal data is saved (it is the writer's own text, kept locally)
+but warned about: :meth:`BriefsMixin.personal_data_in` is what the CLI and the app
+show, and generation refuses the brief until it is fixed. The audit event of the save
+keeps the brief with those spans masked, plus the sha256 of the exact brief, because
+the audit log is append-only and personal data in it could never be erased.
+"""
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 from typing import Any
@@ -10,7 +18,8 @@ from copydesk import audit
 from copydesk.clock import now_iso
 from copydesk.db import write_transaction
 from copydesk.errors import InputError, NotFoundError
-from copydesk.models import Brief
+from copydesk.llm.privacy import describe, masked_data, personal_data, scrub
+from copydesk.models import Brief, Finding
 from copydesk.services.base import DeskBase
 from copydesk.services.permissions import require
 from copydesk.yamlio import load_model
@@ -44,19 +53,26 @@ class BriefsMixin(DeskBase):
         sql += " ORDER BY stage, id"
         return [Brief.model_validate_json(r[0]) for r in self.db.execute(sql, params)]
 
+    def personal_data_in(self, brief: Brief) -> list[Finding]:
+        """Personal data in any field of ``brief`` (values masked): the warning shown at
+        save, and what generation will refuse. Same detector as the refusal."""
+        return personal_data(brief, getattr(self, "policy", None))
+
     def save_brief(
         self, brief: Brief, *, actor: str, source: str = "", update: bool = False
     ) -> Brief:
         """Add a new brief, or (``update=True``) replace an existing one as a new version.
-        Its offer must be one the brand pack registers."""
+        Its offer must be one the brand pack registers. Personal data does not stop the
+        save (callers warn with :meth:`personal_data_in`); generation refuses it."""
         policy = getattr(self, "policy", None)
         lookup = getattr(policy, "offer", None)
         if brief.offer and callable(lookup) and lookup(brief.offer) is None:
             known = ", ".join(o.id for o in getattr(policy, "offers", [])) or "none"
             raise InputError(
-                f"offer '{brief.offer}' is not registered in the brand pack (registered: {known})",
+                scrub(f"offer '{brief.offer}' is not registered in the brand pack (registered: {known})"),
                 source=source or None, field="offer",
             )
+        found = personal_data(brief, policy)
         with write_transaction(self.db):
             require(self.actor(actor), "brief.write")
             existing = self.db.execute(
@@ -86,10 +102,16 @@ class BriefsMixin(DeskBase):
                     [brief.id, brief.title, brief.stage.value, brief.channel.value,
                      brief.segment.name, data, source, version, actor, now, now],
                 )
+            record: dict[str, object] = {"version": version, "source": source,
+                                         "brief_sha256": hashlib.sha256(data.encode()).hexdigest()}
+            if found:
+                record["brief"] = masked_data(brief, found)
+                record["personal_data"] = describe(found)
+            else:
+                record["brief"] = json.loads(data)
             audit.append(
                 self.db, actor=actor, action="brief.update" if existing else "brief.add",
-                entity="brief", entity_id=brief.id,
-                data={"version": version, "source": source, "brief": json.loads(data)},
+                entity="brief", entity_id=brief.id, data=record,
             )
         return brief
 

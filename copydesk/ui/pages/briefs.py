@@ -8,13 +8,24 @@ import pandas as pd
 import streamlit as st
 
 from copydesk.errors import CopydeskError
+from copydesk.llm.privacy import describe
 from copydesk.models import Brief
 from copydesk.services import Desk
 from copydesk.ui import forms, session
 from copydesk.ui.filters import brief_rows, filter_briefs
+from copydesk.ui.highlight import md_escape
 from copydesk.vocab import Channel, Stage
 
 NEW = "(new brief)"
+
+
+def personal_data_warning(d: Desk, brief: Brief) -> str | None:
+    """The warning for a brief that holds personal data (values masked), or ``None``."""
+    found = d.personal_data_in(brief)
+    if not found:
+        return None
+    return md_escape(f"Brief {brief.id} contains personal data: {describe(found)}. It is saved, but "
+                     "generation refuses it until you remove it (briefs describe segments, not people).")
 
 
 def _list(d: Desk, briefs: list[Brief]) -> None:
@@ -32,6 +43,9 @@ def _list(d: Desk, briefs: list[Brief]) -> None:
         info = d.brief_info(brief.id)
         st.caption(f"version {info['version']} · by {info['created_by']} · updated {info['updated_at'][:19]}"
                    + (f" · from {info['source']}" if info["source"] else ""))
+        warning = personal_data_warning(d, brief)
+        if warning:
+            st.warning(warning)
         st.json(brief.model_dump(mode="json"), expanded=False)
 
 
@@ -89,6 +103,9 @@ def _form(d: Desk, briefs: list[Brief], actor: str) -> None:
             st.error(str(exc))
             return
         session.flash(f"Brief {brief.id} saved.")
+        warning = personal_data_warning(d, brief)
+        if warning:
+            session.flash(warning, "warning")
         st.rerun()
 
 

@@ -8,6 +8,7 @@ import streamlit as st
 from copydesk.errors import CopydeskError
 from copydesk.llm.factory import make_client
 from copydesk.llm.generate import GenerationOptions
+from copydesk.llm.privacy import describe
 from copydesk.models import User
 from copydesk.services import Desk, endpoints
 from copydesk.services.generation import DraftRecord, generate_for_brief
@@ -20,7 +21,7 @@ CUSTOM = "Another OpenAI-compatible endpoint"
 SHOWN_DRAFTS = 20
 
 
-def _run(d: Desk, user: User, brief_id: str, n: int, base_url: str, model: str) -> None:
+def _run(d: Desk, user: User, brief_id: str, n: int, base_url: str, model: str, *, redact_pii: bool = False) -> None:
     assert d.workspace is not None
     settings = endpoints.endpoint_settings(d.workspace, base_url=base_url, model=model)
     client = make_client(settings)
@@ -32,7 +33,8 @@ def _run(d: Desk, user: User, brief_id: str, n: int, base_url: str, model: str) 
 
     try:
         report = generate_for_brief(d, brief_id, actor=user.name, n=n, client=client, policy=d.policy,
-                                    on_progress=on_progress, options=GenerationOptions.from_settings(settings))
+                                    on_progress=on_progress,
+                                    options=GenerationOptions.from_settings(settings, redact_pii=redact_pii))
     finally:
         client.close()
     st.session_state["generate_last"] = [v.id for v in report.variants]
@@ -81,9 +83,16 @@ def page() -> None:
             base_url = st.text_input("Base URL", key="generate_base_url", placeholder="http://127.0.0.1:11434/v1")
             model = st.text_input("Model", key="generate_model", placeholder="e.g. llama3.2")
     n = c2.number_input("Variants", 1, 50, brief.variants, key=f"generate_n_{brief.id}")
+    redact = False
+    found = d.personal_data_in(brief)
+    if found:
+        st.warning(md_escape(f"This brief contains personal data: {describe(found)}. Generation refuses "
+                             "it; remove it on the Briefs page, or send a redacted copy."))
+        redact = st.checkbox("Send a redacted copy (each span replaced by [REDACTED: pii])",
+                             key=f"generate_redact_{brief.id}")
     if st.button("Generate drafts", type="primary", key="generate_go"):
         with session.errors_shown():
-            _run(d, user, brief.id, int(n), base_url, model)
+            _run(d, user, brief.id, int(n), base_url, model, redact_pii=redact)
 
     drafts = d.list_variants(brief_id=brief.id, status=Status.DRAFT.value)
     drafts += d.list_variants(brief_id=brief.id, status=Status.REJECTED.value)
