@@ -29,11 +29,19 @@ def expired_sql(table: str = "v") -> str:
     return f"(NOT {unexpired_sql(table)})"
 
 
-def new_review_by(review_by: date | None, today: date, *, default_days: int) -> date:
+def new_review_by(review_by: date | None, today: date, *, default_days: int, max_days: int) -> date:
     """The review-by date of a new approval: ``review_by`` when given, else ``today`` plus
     ``default_days``. It must lie in the future (an approval that lapses today would be
-    expired tomorrow morning)."""
+    expired tomorrow morning) and no more than ``max_days`` ahead (``max_review_days``:
+    no approval is forever; content is re-read at least that often)."""
     chosen = review_by if review_by is not None else today + timedelta(days=default_days)
     if chosen <= today:
         raise InputError(f"review-by date {chosen} must be in the future", field="review_by")
+    latest = today + timedelta(days=max_days)
+    if chosen > latest:
+        raise InputError(
+            f"review-by date {chosen} is more than {max_days} days ahead (max_review_days in "
+            f"copydesk.yaml): choose {latest} or earlier",
+            field="review_by",
+        )
     return chosen

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from copydesk.errors import NotFoundError
 from copydesk.models import FileModel
@@ -29,6 +29,17 @@ class WorkspaceConfig(FileModel):
     policy: str = Field(default="guardrails", description="policy folder or entry pack file")
     llm: dict[str, Any] = Field(default_factory=dict, description="see docs/reference/settings.md")
     review_days: int = Field(default=180, ge=1, description="default review-by horizon")
+    max_review_days: int = Field(
+        default=365, ge=1, le=3650, description="the furthest review-by date an approval may have, in days"
+    )
+
+    @model_validator(mode="after")
+    def _default_within_cap(self) -> WorkspaceConfig:
+        if self.review_days > self.max_review_days:
+            raise ValueError(
+                f"review_days ({self.review_days}) is more than max_review_days ({self.max_review_days})"
+            )
+        return self
 
 
 @dataclass(frozen=True)

@@ -14,12 +14,10 @@ import sqlite_utils
 from copydesk.errors import NotFoundError, PermissionDenied
 from copydesk.models import Brief, Content, Finding, Revision, User, Variant, Waiver
 from copydesk.vocab import Channel, Role, Status
-from copydesk.workspace import Workspace
+from copydesk.workspace import Workspace, WorkspaceConfig
 
 if TYPE_CHECKING:
     from copydesk.guardrails import Policy
-
-DEFAULT_REVIEW_DAYS = 180
 
 VARIANT_COLUMNS = (
     "id", "brief_id", "channel", "stage", "segment", "status", "current_revision",
@@ -80,7 +78,10 @@ class DeskBase:
     def __init__(self, db: sqlite_utils.Database, workspace: Workspace | None = None) -> None:
         self.db = db
         self.workspace = workspace
-        self.review_days = workspace.config().review_days if workspace else DEFAULT_REVIEW_DAYS
+        # without a workspace, copydesk.yaml's defaults
+        config = workspace.config() if workspace else WorkspaceConfig()
+        self.review_days = config.review_days
+        self.max_review_days = config.max_review_days
 
     @cached_property
     def policy(self) -> Policy | None:

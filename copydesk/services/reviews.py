@@ -21,13 +21,13 @@ from copydesk.clock import now_iso, today
 from copydesk.db import write_transaction
 from copydesk.errors import (
     BlockedByFindings,
-    InputError,
     InvalidTransition,
     NotFoundError,
     PermissionDenied,
     SelfApprovalError,
     StaleRevisionError,
 )
+from copydesk.freetext import optional_visible, require_visible
 from copydesk.models import Finding, Review, Variant
 from copydesk.placeholders import UNSUPPORTED_RULE
 from copydesk.review_by import new_review_by
@@ -119,8 +119,10 @@ class ReviewsMixin(DeskBase):
 
         Refused for the revision's authors or editors (four eyes), for open block
         findings, for a stale revision, and unless the variant is in review (or
-        approved but past its review-by date, for re-approval).
+        approved but past its review-by date, for re-approval). The review-by date must
+        lie within ``max_review_days`` (copydesk.yaml).
         """
+        comment = optional_visible(comment)
         with write_transaction(self.db):
             require(self.actor(actor), "variant.review")
             v = self._variant_row(variant_id)
@@ -144,7 +146,9 @@ class ReviewsMixin(DeskBase):
                     f"{variant_id} has {len(blocks)} open block finding(s): {_describe(blocks)}. "
                     "Waive a false positive with a written reason, or reject it"
                 )
-            review_by = new_review_by(review_by, today(), default_days=self.review_days)
+            review_by = new_review_by(
+                review_by, today(), default_days=self.review_days, max_days=self.max_review_days
+            )
             now = now_iso()
             self.db.execute(
                 "UPDATE variants SET status = ?, approved_revision = ?, approved_hash = ?, "
@@ -164,9 +168,9 @@ class ReviewsMixin(DeskBase):
     def reject(
         self, variant_id: str, *, actor: str, comment: str, expected_revision: int | None = None
     ) -> Variant:
-        """Reject the current revision with a comment saying why."""
-        if not comment.strip():
-            raise InputError("a rejection needs a comment saying why", field="comment")
+        """Reject the current revision with a comment saying why (visible text: spaces or
+        zero-width characters alone are no comment)."""
+        comment = require_visible(comment, "a rejection needs a comment saying why", field="comment")
         with write_transaction(self.db):
             require(self.actor(actor), "variant.review")
             v = self._variant_row(variant_id)
@@ -192,9 +196,9 @@ class ReviewsMixin(DeskBase):
         expected_revision: int | None = None,
     ) -> Variant:
         """Waive the open block findings of ``rule_id`` (optionally on one field) on the
-        current revision as a false positive. Audited and shown with the variant."""
-        if not reason.strip():
-            raise InputError("a waiver needs a written reason", field="reason")
+        current revision as a false positive, with a written reason (visible text).
+        Audited and shown with the variant."""
+        reason = require_visible(reason, "a waiver needs a written reason", field="reason")
         if rule_id in NOT_WAIVABLE:
             raise PermissionDenied(
                 f"'{rule_id}' cannot be waived: a variant's text may hold only placeholders, "
@@ -234,7 +238,9 @@ class ReviewsMixin(DeskBase):
         return self.get_variant(variant_id)
 
     def retire(self, variant_id: str, *, actor: str, reason: str = "") -> Variant:
-        """Take an approved variant out of use for good."""
+        """Take an approved variant out of use for good (the reason is optional; an
+        invisible one is stored as none)."""
+        reason = optional_visible(reason)
         with write_transaction(self.db):
             require(self.actor(actor), "variant.retire")
             v = self._variant_row(variant_id)
