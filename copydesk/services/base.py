@@ -6,6 +6,7 @@ outcomes) is a mixin on this base, so none re-declares another's methods."""
 from __future__ import annotations
 
 import json
+import re
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
@@ -18,6 +19,12 @@ from copydesk.workspace import Workspace, WorkspaceConfig
 
 if TYPE_CHECKING:
     from copydesk.guardrails import Policy
+
+#: A user name (docs/security.md): 2-32 characters, lower-case ASCII letters, digits, '.',
+#: '_' or '-', starting with a letter. Matched whole (``fullmatch``: ``$`` would let a
+#: trailing newline through, and 'ben\n' would sit beside 'ben').
+USER_NAME = re.compile(r"[a-z][a-z0-9._-]{1,31}")
+USER_NAME_RULE = "2-32 lower-case letters, digits, '.', '_' or '-', starting with a letter"
 
 VARIANT_COLUMNS = (
     "id", "brief_id", "channel", "stage", "segment", "status", "current_revision",
@@ -59,6 +66,11 @@ def variant_from_rows(v: dict[str, Any], current: Revision) -> Variant:
         approved_by=v["approved_by"], approved_at=v["approved_at"], review_by=v["review_by"],
         created_at=v["created_at"], updated_at=v["updated_at"],
     )
+
+
+def shown_name(name: str) -> str:
+    """A user name as typed, quoted and escaped for a message (``'ben\\n'``), cut short."""
+    return repr(name[:40]) + ("..." if len(name) > 40 else "")
 
 
 def user_from_row(row: dict[str, Any]) -> User:
@@ -107,11 +119,14 @@ class DeskBase:
             "SELECT name, roles, created_at, active FROM users WHERE name = ?", [name]
         ).fetchone()
         if row is None:
-            raise NotFoundError(f"no user '{name}' (see 'copydesk user list')")
+            raise NotFoundError(f"no user {shown_name(name)} (see 'copydesk user list')")
         return user_from_row(dict(zip(["name", "roles", "created_at", "active"], row, strict=True)))
 
     def actor(self, name: str) -> User:
-        """The active user ``name``, for an action taken as them."""
+        """The active user ``name``, for an action taken as them. A name outside the
+        pattern (one stored before names were checked) cannot act."""
+        if USER_NAME.fullmatch(name) is None:
+            raise PermissionDenied(f"{shown_name(name)} is not a valid user name ({USER_NAME_RULE})")
         user = self.get_user(name)
         if not user.active:
             raise PermissionDenied(f"user '{name}' is deactivated")

@@ -18,6 +18,7 @@ import streamlit as st
 
 from copydesk.errors import CopydeskError, InputError
 from copydesk.models import Brief, User
+from copydesk.passwords import MIN_LENGTH
 from copydesk.services import Desk
 from copydesk.services.permissions import can
 from copydesk.vocab import Role
@@ -26,7 +27,8 @@ from copydesk.workspace import Workspace, find_workspace
 USER_KEY = "copydesk_user"
 DESK_KEY = "copydesk_desk"
 FLASH_KEY = "copydesk_flash"
-MIN_PASSWORD = 8
+#: For help texts; the service layer applies the whole policy (copydesk.passwords).
+MIN_PASSWORD = MIN_LENGTH
 
 FlashKind = Literal["success", "error", "info", "warning"]
 
@@ -75,7 +77,8 @@ def require_user() -> User:
 
 
 def sign_in(name: str, password: str) -> User:
-    """Check the password and remember the user for this session."""
+    """Check the password and remember the user for this session. The Desk audits the
+    attempt and refuses it while the name or the library is locked after failures."""
     user = desk().authenticate(name.strip(), password)
     st.session_state[USER_KEY] = user.name
     return user
@@ -142,8 +145,6 @@ def create_first_admin(
     fatal."""
     if d.has_users():
         raise InputError("an admin already exists: sign in instead")
-    if len(password) < MIN_PASSWORD:
-        raise InputError(f"the password needs at least {MIN_PASSWORD} characters", field="password")
     if password != confirm:
         raise InputError("the two passwords differ", field="confirm")
     admin = d.add_user(name.strip(), [Role.ADMIN], password, actor=None)

@@ -1,7 +1,12 @@
-"""First-run admin setup, sign in, sign out."""
+"""First-run admin setup, sign in, sign out; failed sign-ins audited and throttled."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
+from streamlit.testing.v1 import AppTest
+
+from copydesk import clock
 from copydesk.services import Desk
 from copydesk.ui.session import USER_KEY
 from copydesk.workspace import Workspace
@@ -40,7 +45,9 @@ def test_first_run_refuses_mismatched_or_short_password(app_ws: Workspace) -> No
     _fill_setup(at, "alex", PASSWORD, PASSWORD + "x")
     assert any("the two passwords differ" in e.value for e in at.error)
     _fill_setup(at, "alex", "short", "short")
-    assert any("at least 8 characters" in e.value for e in at.error)
+    assert any("at least 12 characters" in e.value for e in at.error)
+    _fill_setup(at, "alex", "Password2024!", "Password2024!")
+    assert any("most common passwords" in e.value for e in at.error)
     assert USER_KEY not in at.session_state
     d = Desk.open(app_ws)
     try:
@@ -88,3 +95,32 @@ def test_deactivated_user_is_signed_out(team_desk: Desk) -> None:
     team_desk.set_active("max", False, actor="admin")
     at.run()
     assert [t.value for t in at.title] == ["Sign in to copydesk"]
+
+
+START = datetime(2030, 3, 1, 9, 0, tzinfo=UTC)
+
+
+def _sign_in(at: AppTest, name: str, password: str) -> AppTest:
+    at.text_input[0].input(name)
+    at.text_input[1].input(password)
+    return at.button[0].click().run()
+
+
+def test_failed_sign_ins_are_audited_and_lock_the_name(team_desk: Desk) -> None:
+    clock.freeze(START)
+    at = new_app().run()
+    for _ in range(5):
+        _sign_in(at, "ben", "not my password 42")
+        assert [e.value for e in at.error] == ["unknown user or wrong password"]
+    _sign_in(at, "ben", PASSWORD)  # the right password, during the lock
+    assert [e.value for e in at.error] == [
+        "too many failed sign-ins for 'ben': try again after 2030-03-01 09:01:00 UTC"]
+    assert USER_KEY not in at.session_state
+    failed = team_desk.audit_log(action="user.signin_failed")
+    assert [(e.entity_id, e.data["reason"]) for e in failed] == [("ben", "wrong password")] * 5 + [("ben", "locked")]
+    assert "not my password 42" not in str(team_desk.db.execute("SELECT * FROM audit_events").fetchall())
+    clock.freeze(START + timedelta(minutes=1))
+    _sign_in(at, "ben", PASSWORD)
+    assert at.session_state[USER_KEY] == "ben"
+    [signin] = team_desk.audit_log(action="user.signin")
+    assert (signin.actor, signin.data) == ("ben", {"failures_before": 5})

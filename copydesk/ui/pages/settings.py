@@ -18,9 +18,7 @@ ROLES = [r.value for r in Role]
 
 def _set_password(d: Desk, user: User) -> None:
     new, again = st.session_state.get("pw_new", ""), st.session_state.get("pw_again", "")
-    if len(new) < session.MIN_PASSWORD:
-        session.flash(f"The password needs at least {session.MIN_PASSWORD} characters.", "error")
-    elif new != again:
+    if new != again:
         session.flash("The two passwords differ.", "error")
     else:
         session.run_action("Password changed.", d.set_password, user.name, new, actor=user.name)
@@ -30,7 +28,8 @@ def _account(d: Desk, user: User) -> None:
     st.subheader("Your account")
     st.write(f"**{user.name}** · roles: {', '.join(r.value for r in user.roles)}")
     with st.form("password", clear_on_submit=True):
-        st.text_input("New password", type="password", key="pw_new")
+        st.text_input("New password", type="password", key="pw_new",
+                      help=f"at least {session.MIN_PASSWORD} characters, not a common password")
         st.text_input("Repeat it", type="password", key="pw_again")
         st.form_submit_button("Change password", on_click=_set_password, args=(d, user))
 
@@ -38,9 +37,6 @@ def _account(d: Desk, user: User) -> None:
 def _add_user(d: Desk, actor: str) -> None:
     s = st.session_state
     name, password, roles = s.get("nu_name", "").strip(), s.get("nu_password", ""), s.get("nu_roles", [])
-    if len(password) < session.MIN_PASSWORD:
-        session.flash(f"The password needs at least {session.MIN_PASSWORD} characters.", "error")
-        return
     session.run_action(f"User {name} added.", d.add_user, name, [Role(r) for r in roles], password, actor=actor)
 
 
@@ -75,7 +71,8 @@ def _users(d: Desk, admin: User) -> None:
         st.markdown("**Add a user**")
         c1, c2, c3 = st.columns([1, 1, 2])
         c1.text_input("User name", key="nu_name")
-        c2.text_input("Initial password", type="password", key="nu_password")
+        c2.text_input("Initial password", type="password", key="nu_password",
+                      help=f"at least {session.MIN_PASSWORD} characters, not a common password")
         c3.multiselect("Roles", ROLES, key="nu_roles")
         st.form_submit_button("Add user", on_click=_add_user, args=(d, admin.name))
 
