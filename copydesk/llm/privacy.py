@@ -35,9 +35,12 @@ SUGGESTION = "describe the segment, not a person"
 # -- the built-in patterns ----------------------------------------------------------------
 
 _AT = r"(?:\s?@\s?|\s*[\[({<]\s*at\s*[\])}>]\s*|\s*-at-\s*|\s+at\s+)"
-_DOT = r"(?:\s?\.\s?|\s*[\[({<]\s*dot\s*[\])}>]\s*|\s*-dot-\s*|\s+dot\s+)"
+_SPELLED_DOT = r"\s*[\[({<]\s*dot\s*[\])}>]\s*|\s*-dot-\s*|\s+dot\s+"
+# A literal dot is tight ("jane.doe") or spaced on both sides ("example . com"), so the
+# end of a sentence ("walk. 00@...") does not join the address.
+_DOT = rf"(?:\.|\s\.\s|{_SPELLED_DOT})"
 _EMAIL = re.compile(
-    rf"(?<![\w.+%\-])(?P<local>[a-z0-9_%+\-]{{1,64}}(?:{_DOT}[a-z0-9_%+\-]{{1,64}}){{0,4}})"
+    rf"(?<![\w.+%\-])(?P<local>[a-z0-9_%+\-]{{1,64}}(?:(?:\.|{_SPELLED_DOT})[a-z0-9_%+\-]{{1,64}}){{0,4}})"
     rf"(?P<at>{_AT})(?P<domain>[a-z0-9\-]{{1,63}}(?:{_DOT}[a-z0-9\-]{{1,63}}){{1,5}})(?![\w\-])",
     re.IGNORECASE,
 )
@@ -46,8 +49,9 @@ _TLD = re.compile(r"[a-z]{2,24}", re.IGNORECASE)
 
 # A run of digits with short separators between them ("0 7 7 0 0", "07700.900.123",
 # "+44 (0) 7700 900123"); each step consumes one digit, so matching is linear.
-_DIGIT_RUN = re.compile(r"(?<![\w+])(?P<plus>\+\s?)?\(?\d(?:[ \t.\-()]{1,2}\d|\d)*")
-_DATE_IN_RUN = re.compile(r"(?<!\d)(\d{1,2})([.\-])(\d{1,2})\2(?:\d{4}|\d{2})(?!\d)|(?<!\d)\d{4}-\d{2}-\d{2}(?!\d)")
+_DIGIT_RUN = re.compile(r"(?<![\w+])(?P<plus>\+\s?)?\(?\d(?:[ \t.\-()]{1,3}\d|\d)*")
+_DATE_IN_RUN = re.compile(
+    r"(?<!\d)(\d{1,2})([.\-])(\d{1,2})\2(?:(?:19|20)\d{2}|\d{2})(?!\d)|(?<!\d)(?:19|20)\d{2}-\d{2}-\d{2}(?!\d)")
 _US_PHONE = re.compile(r"(?:1[\s.\-]?)?\(?[2-9]\d{2}\)?[\s.\-]?\d{3}[\s.\-]\d{4}")
 _CARD_GROUPS = re.compile(r"\d{13,19}|\d{4}([ \-])\d{4}\1\d{4}\1\d{1,7}|\d{4}([ \-])\d{6}\2\d{4,5}")
 #: Numbers that by regulation belong to organisations, not people: UK non-geographic
@@ -138,8 +142,9 @@ def _is_date(m: re.Match[str]) -> bool:
 def _number_kind(m: re.Match[str]) -> str | None:
     text = m.group()
     digits = re.sub(r"\D", "", text)
-    if not m.group("plus") and any(_is_date(d) for d in _DATE_IN_RUN.finditer(text)):
-        return None  # "01.05.2027-31.05.2027" is a date range, not a number
+    dates = list(_DATE_IN_RUN.finditer(text))
+    if dates and all(_is_date(d) for d in dates) and not re.search(r"\d", _DATE_IN_RUN.sub("", text)):
+        return None  # dates and nothing else: "01.05.2027-31.05.2027" is a date range
     n = len(digits)
     national = "0" + digits[2:] if digits.startswith("44") and m.group("plus") else digits
     if _SERVICE_NUMBER.fullmatch(national) or _SERVICE_NUMBER.fullmatch(digits):

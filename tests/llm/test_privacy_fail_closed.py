@@ -12,6 +12,8 @@ from typing import Any
 
 import pytest
 import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from copydesk.errors import InputError, PrivacyError
 from copydesk.llm import privacy
@@ -390,3 +392,56 @@ def test_briefs_and_generate_pages_warn(sample_ws: Workspace, monkeypatch: pytes
         assert gen.checkbox(key=f"generate_redact_{BRIEF}")
     finally:
         desk.close()
+# -- properties ---------------------------------------------------------------------------
+
+_SAMPLE = "Care for your boots after each walk. "
+_WORD = st.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789", min_size=2, max_size=12)
+
+
+@st.composite
+def _spelled_emails(draw: st.DrawFn) -> str:
+    local, domain = draw(_WORD), draw(_WORD)
+    at = draw(st.sampled_from(["@", " @ ", "[at]", " (at) ", " [at] ", "{at}", " at "]))
+    dot = draw(st.sampled_from([" dot ", "[dot]", " (dot) ", "{dot}"] + (["."] if at != " at " else [])))
+    tld = draw(st.sampled_from(["com", "org", "co.uk", "net", "io"]))
+    return f"{local}{at}{domain}{dot}{tld}"
+
+
+@st.composite
+def _uk_mobiles(draw: st.DrawFn) -> str:
+    prefix = draw(st.sampled_from(["0", "+44 ", "+44 (0) ", "+447"]))
+    digits = ("" if prefix == "+447" else "7") + "".join(
+        draw(st.lists(st.sampled_from("0123456789"), min_size=9, max_size=9)))
+    seps = draw(st.lists(st.sampled_from(["", " ", ".", "-", " - "]), min_size=len(digits), max_size=len(digits)))
+    return prefix + "".join(d + sep for d, sep in zip(digits, seps, strict=True)).rstrip(" .-")
+
+
+@settings(max_examples=150, deadline=None)
+@given(value=st.one_of(_spelled_emails(), _uk_mobiles()))
+def test_any_written_form_is_found_at_its_position_and_masked(value: str) -> None:
+    data = yaml.safe_load((REPO / "briefs" / f"{BRIEF}.yaml").read_text(encoding="utf-8"))
+    brief = Brief.model_validate({**data, "key_message": _SAMPLE + value})
+    found = privacy.personal_data(brief)
+    assert [(f.field, f.start, f.end) for f in found] == [("key_message", len(_SAMPLE), len(_SAMPLE + value))]
+    assert value not in privacy.describe(found)
+
+
+_MONTHS = ["January", "March", "April", "June", "September", "December"]
+_ORDINARY = st.one_of(
+    st.integers(1, 999).map(lambda n: f"£{n}"),
+    st.integers(1, 90).map(lambda n: f"{n}% off"),
+    st.integers(1, 365).map(lambda n: f"within {n} days"),
+    st.tuples(st.integers(1, 28), st.sampled_from(_MONTHS), st.integers(2024, 2030)).map(
+        lambda t: f"until {t[0]} {t[1]} {t[2]}"),
+    st.tuples(st.integers(1, 28), st.integers(1, 12), st.integers(2024, 2030)).map(
+        lambda t: f"ends {t[0]:02d}/{t[1]:02d}/{t[2]}"),
+    st.sampled_from(["Summit Trail Boots", "Basecamp 2 Tent", "the High Street store", "Ridgeline Rewards",
+                     "sizes 36 to 46", "meet at the trailhead", "shop at ridgeline.com"]),
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(parts=st.lists(_ORDINARY, min_size=1, max_size=6))
+def test_prices_dates_and_product_names_are_not_personal_data(parts: list[str]) -> None:
+    text = ", ".join(parts) + "."
+    assert privacy.scrub(text) == text

@@ -21,7 +21,10 @@ NEW = "(new brief)"
 
 def personal_data_warning(d: Desk, brief: Brief) -> str | None:
     """The warning for a brief that holds personal data (values masked), or ``None``."""
-    found = d.personal_data_in(brief)
+    try:
+        found = d.personal_data_in(brief)
+    except CopydeskError as exc:  # the policy does not load: say so rather than nothing
+        return md_escape(f"Brief {brief.id} could not be checked for personal data: {exc}")
     if not found:
         return None
     return md_escape(f"Brief {brief.id} contains personal data: {describe(found)}. It is saved, but "

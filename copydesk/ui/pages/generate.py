@@ -84,7 +84,11 @@ def page() -> None:
             model = st.text_input("Model", key="generate_model", placeholder="e.g. llama3.2")
     n = c2.number_input("Variants", 1, 50, brief.variants, key=f"generate_n_{brief.id}")
     redact = False
-    found = d.personal_data_in(brief)
+    try:
+        found = d.personal_data_in(brief)
+    except CopydeskError as exc:  # generation would stop on the same error
+        st.error(md_escape(str(exc)))
+        found = []
     if found:
         st.warning(md_escape(f"This brief contains personal data: {describe(found)}. Generation refuses "
                              "it; remove it on the Briefs page, or send a redacted copy."))
