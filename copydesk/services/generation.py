@@ -16,6 +16,7 @@ from copydesk.errors import InputError, NotFoundError, UsageError
 from copydesk.llm.client import LLMClient, Usage
 from copydesk.llm.generate import DraftOutcome, GenerationOptions, Generator
 from copydesk.llm.policy import EmptyPolicy, GuardrailPolicy
+from copydesk.llm.privacy import scrub
 from copydesk.llm.prompts import PromptLibrary
 from copydesk.llm.settings import load_settings
 from copydesk.models import Finding, Variant
@@ -124,9 +125,12 @@ def generate_for_brief(
                 outcome.status = "failed"
                 outcome.error = f"draft not saved: {exc}"
         if record.variant is None:
+            # the audit log is append-only: what the model wrote goes in with any
+            # contact-shaped value (an invented phone number) masked
             desk.record_generation_failure(
                 brief.id, actor=actor, error=outcome.error or outcome.status,
-                provenance=outcome.provenance, last_output=outcome.last_output,
+                provenance=outcome.provenance,
+                last_output=scrub(outcome.last_output) if outcome.last_output else None,
             )
         report.records.append(record)
         if on_progress is not None:

@@ -295,6 +295,18 @@ def test_an_assistant_message_the_model_never_sent_is_scanned() -> None:
         guard.check([{"role": "assistant", "content": "Mail jane.doe@example.com, or 07700 900123."}])
 
 
+def test_a_failed_draft_is_audited_without_contact_shaped_values(
+    gen_desk: Desk, fake_openai: FakeOpenAI, make_backend: Any
+) -> None:
+    fake_openai.default = Reply.text("Sorry. Call me on 07700 900123 or mail jane.doe@example.com")
+    report = generate_for_brief(gen_desk, BRIEF, actor="ana", n=1, client=make_backend(),
+                                policy=EmptyPolicy(), options=_opts(reask_attempts=0))
+    assert report.variants == []
+    (event,) = gen_desk.audit_log(action="generation.failed")
+    assert event.data["last_output"].startswith("Sorry. Call me on 0***23")
+    _never_shows(json.dumps(event.data), ["900123", "jane.doe", "example.com"])
+
+
 # -- masking everywhere -------------------------------------------------------------------
 
 def test_policy_rule_messages_never_repeat_the_value(
