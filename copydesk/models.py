@@ -8,6 +8,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from copydesk.inputs import bad_character, to_utc
 from copydesk.review_by import is_expired as lapsed
 from copydesk.vocab import CHANNEL_FIELDS, Category, Channel, Role, Severity, Stage, Status
 
@@ -20,11 +21,24 @@ class FileModel(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
 
+def _clean_text(value: Any) -> Any:
+    """Text that reaches the library is valid Unicode without lone surrogates, NUL or
+    control characters other than tab and newline (:mod:`copydesk.inputs`)."""
+    for item in value if isinstance(value, list) else [value]:
+        if isinstance(item, str):
+            problem = bad_character(item)
+            if problem:
+                raise ValueError(problem)
+    return value
+
+
 class Segment(FileModel):
     """An audience segment: who the brief speaks to, described at segment level only."""
 
     name: str = Field(min_length=1)
     description: str = ""
+
+    _text = field_validator("name", "description")(_clean_text)
 
 
 class Brief(FileModel):
@@ -46,6 +60,10 @@ class Brief(FileModel):
     )
     locale: str = "en-GB"
     variants: int = Field(default=3, ge=1, le=50)
+
+    _text = field_validator(
+        "title", "goal", "key_message", "offer", "tone_notes", "must_include", "must_avoid", "locale"
+    )(_clean_text)
 
     @field_validator("id")
     @classmethod
@@ -97,6 +115,10 @@ class Content(BaseModel):
                 f"{self.channel} has no field(s) {', '.join(unknown)}; "
                 f"its fields are {', '.join(allowed)}"
             )
+        for name in allowed:
+            problem = bad_character(self.fields.get(name, ""))
+            if problem:
+                raise ValueError(f"field '{name}' {problem}")
         self.fields = {name: self.fields.get(name, "") for name in allowed}
         return self
 
@@ -234,3 +256,9 @@ class SendRecord(BaseModel):
     rule_id: str | None = None
     holdout: bool = False
     sent_at: datetime
+
+    @field_validator("sent_at")
+    @classmethod
+    def _utc(cls, value: datetime) -> datetime:
+        # one time zone for everything stored and compared; a moment UTC cannot hold is refused
+        return to_utc(value)

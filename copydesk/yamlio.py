@@ -178,7 +178,7 @@ def validation_error(
     err = exc.errors()[0]
     loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-")))
     full = base + loc
-    message = err["msg"]
+    message = str(err["msg"]).removeprefix("Value error, ")
     if err["type"] == "extra_forbidden":
         message = "unknown field (check the spelling)"
     more = len(exc.errors()) - 1

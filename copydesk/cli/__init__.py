@@ -1,17 +1,25 @@
 """The ``copydesk`` command line. Each command group lives in its own module and
 registers itself on :data:`app`; :func:`main` turns every :class:`CopydeskError`
-into a one-line message and exit code 1 (2 for usage), never a traceback."""
+into a one-line message and exit code 1 (2 for usage), never a traceback. Anything
+else is a bug: one line saying so and exit code 70 (``COPYDESK_DEBUG=1`` re-raises it,
+so the traceback shows)."""
 
 from __future__ import annotations
 
 import importlib
+import os
 import sys
 
 import typer
 
 from copydesk.cli.common import console_err, state
+from copydesk.cli.display import lit
 from copydesk.errors import CopydeskError
+from copydesk.inputs import printable
 from copydesk.workspace import find_workspace
+
+#: Exit status for a bug (EX_SOFTWARE in sysexits.h).
+INTERNAL_ERROR = 70
 
 app = typer.Typer(
     name="copydesk",
@@ -67,7 +75,7 @@ def main(argv: list[str] | None = None) -> None:
         if isinstance(code, int) and code:
             sys.exit(code)
     except CopydeskError as exc:
-        console_err.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        console_err.print(f"[bold red]error:[/] {lit(exc)}", highlight=False, soft_wrap=True)
         sys.exit(exc.exit_code)
     except typer.Abort:
         console_err.print("aborted")
@@ -84,7 +92,21 @@ def main(argv: list[str] | None = None) -> None:
         if callable(show) and isinstance(code, int):
             show()
             sys.exit(code)
-        raise
+        _internal_error(exc)
+
+
+def _internal_error(exc: Exception) -> None:
+    """The last resort: a bug gets one line and exit 70, never a traceback, unless
+    ``COPYDESK_DEBUG=1`` asks for it (then the exception propagates as it is)."""
+    if os.environ.get("COPYDESK_DEBUG") == "1":
+        raise exc
+    message = printable(f"{type(exc).__name__}: {exc}").replace("\n", " ")[:500]
+    # plain write: whatever broke may be the console itself (e.g. its markup parser)
+    sys.stderr.write(
+        f"internal error: {message} — please report it; COPYDESK_DEBUG=1 shows the traceback\n"
+    )
+    sys.stderr.flush()
+    sys.exit(INTERNAL_ERROR)
 
 
 __all__ = ["app", "main", "find_workspace"]

@@ -8,6 +8,7 @@ import typer
 from rich.table import Table
 
 from copydesk.cli.common import ACT_AS_HELP, console, console_err, open_desk
+from copydesk.cli.display import cell, lit
 from copydesk.errors import CopydeskError, InputError
 
 briefs = typer.Typer(help="Briefs: what to say to whom (segment level, never contact data).", no_args_is_help=True)
@@ -34,10 +35,10 @@ def _load(paths: list[Path], as_: str, update: bool) -> None:
             brief = desk.add_brief_file(path, actor=as_, update=update)
         except CopydeskError as exc:
             failed += 1
-            console_err.print(f"[red]error:[/] {exc}")
+            console_err.print(f"[red]error:[/] {lit(exc)}")
             continue
-        console.print(f"{'updated' if update else 'added'} brief [bold]{brief.id}[/] "
-                      f"({brief.stage}, {brief.channel}, segment '{brief.segment.name}')")
+        console.print(f"{'updated' if update else 'added'} brief [bold]{lit(brief.id)}[/] "
+                      f"({brief.stage}, {brief.channel}, segment '{lit(brief.segment.name)}')")
     if failed:
         console_err.print(f"{failed} of {len(files)} brief file(s) failed; the others were saved")
         raise typer.Exit(1)
@@ -70,7 +71,7 @@ def list_(
     """List briefs."""
     table = Table("id", "stage", "channel", "segment", "offer", "title")
     for b in open_desk().list_briefs(stage=stage, channel=channel):
-        table.add_row(b.id, b.stage.value, b.channel.value, b.segment.name, b.offer or "", b.title)
+        table.add_row(cell(b.id), b.stage.value, b.channel.value, cell(b.segment.name), cell(b.offer), cell(b.title))
     console.print(table)
 
 
@@ -80,9 +81,10 @@ def show(brief_id: str) -> None:
     desk = open_desk()
     brief = desk.get_brief(brief_id)
     info = desk.brief_info(brief_id)
-    console.print(f"[bold]{brief.id}[/] v{info['version']} by {info['created_by']} ({info['source']})")
+    console.print(f"[bold]{lit(brief.id)}[/] v{info['version']} by {lit(info['created_by'])} "
+                  f"({lit(info['source'])})")
     for key, value in brief.model_dump(mode="json").items():
-        console.print(f"  {key}: {value}")
+        console.print(f"  {key}: {lit(value)}")
 
 
 def register(app: typer.Typer) -> None:

@@ -7,11 +7,12 @@ from datetime import datetime
 from pathlib import Path
 
 import typer
-from rich.markup import escape
 from rich.table import Table
 
 from copydesk.cli.common import ACT_AS_HELP, console, console_err, open_desk, workspace
+from copydesk.cli.display import cell, lit
 from copydesk.errors import InputError, UsageError
+from copydesk.inputs import sane_moment
 from copydesk.services import campaigns as svc
 
 campaign_app = typer.Typer(help="Campaign rule files.", no_args_is_help=True)
@@ -24,19 +25,20 @@ def validate(file: Path = typer.Argument(..., help="Campaign YAML file.")) -> No
     """Check a campaign file: format, template, and which approved variants it can send."""
     check = svc.validate(open_desk(), svc.open_campaign(workspace(), file))
     c = check.campaign
-    console.print(f"[green]✓[/] {check.file.path}: campaign [bold]{c.id}[/] ({c.channel.value}), "
-                  f"template {c.template} ({', '.join(check.parts)})")
+    console.print(f"[green]✓[/] {lit(check.file.path)}: campaign [bold]{lit(c.id)}[/] ({c.channel.value}), "
+                  f"template {lit(c.template)} ({lit(', '.join(check.parts))})")
     for rule in check.rules:
         if rule.eligible:
-            console.print(f"  {rule.rule}: {rule.variants} → {', '.join(rule.eligible)}"
-                          + (f" [yellow]({rule.note})[/]" if rule.note else ""))
+            console.print(f"  {lit(rule.rule)}: {lit(rule.variants)} → {lit(', '.join(rule.eligible))}"
+                          + (f" [yellow]({lit(rule.note)})[/]" if rule.note else ""))
         else:
-            console.print(f"  [yellow]![/] {rule.rule}: {rule.variants} → no approved variant today ({rule.note})")
+            console.print(f"  [yellow]![/] {lit(rule.rule)}: {lit(rule.variants)} → no approved variant today "
+                          f"({lit(rule.note)})")
     if check.empty_rules:
         console.print(f"[yellow]{len(check.empty_rules)} rule(s) have nothing to send yet; "
                       "those contacts fall back or get no message.[/]")
     for vid, reason in check.unrenderable.items():
-        console.print(f"  [red]✗[/] {vid} cannot be rendered: {escape(reason)}")
+        console.print(f"  [red]✗[/] {lit(vid)} cannot be rendered: {lit(reason)}")
     if check.unrenderable:
         raise InputError(f"{len(check.unrenderable)} approved variant(s) cannot be rendered; every contact "
                          "they are chosen for would be rejected (retire them or edit and re-approve)",
@@ -57,26 +59,34 @@ def render_cmd(
     from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
     cf = svc.open_campaign(workspace(), campaign)
+    notes: list[str] = []
     with Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
                   TextColumn("{task.completed:,} contacts"), TimeElapsedColumn(),
                   console=console_err, transient=True) as bar:
-        task = bar.add_task(f"rendering {cf.campaign.id}", total=None)
+        task = bar.add_task(f"rendering {lit(cf.campaign.id)}", total=None)
         summary = svc.render(open_desk(), cf, audience, out, history_file=history, rejects=rejects,
-                             explain=explain, workers=workers, progress=lambda n: bar.update(task, completed=n))
-    table = Table("outcome", "contacts", title=f"{cf.campaign.id}: {summary.total:,} contacts")
+                             explain=explain, workers=workers, progress=lambda n: bar.update(task, completed=n),
+                             notes=notes)
+    _print_notes(notes)
+    table = Table("outcome", "contacts", title=f"{lit(cf.campaign.id)}: {summary.total:,} contacts")
     table.add_row("rendered", f"{summary.rendered:,}")
     table.add_row("held out", f"{summary.held_out:,}")
     for reason, n in sorted(summary.suppressed.items()):
-        table.add_row(f"suppressed: {reason}", f"{n:,}")
+        table.add_row(cell(f"suppressed: {reason}"), f"{n:,}")
     table.add_row("frequency-capped", f"{summary.capped:,}")
     table.add_row("no eligible variant", f"{summary.no_variant:,}")
     table.add_row("rejected rows", f"{summary.rejected:,}")
     console.print(table)
     if summary.variants:
-        console.print("variants: " + ", ".join(f"{v} {n:,}" for v, n in sorted(summary.variants.items())))
-    console.print(f"messages: {out}")
+        console.print("variants: " + lit(", ".join(f"{v} {n:,}" for v, n in sorted(summary.variants.items()))))
+    console.print(f"messages: {lit(out)}")
     if summary.rejected:
-        console.print(f"[yellow]rejects: {summary.rejects}[/] ({summary.rejected:,} rows)")
+        console.print(f"[yellow]rejects: {lit(summary.rejects)}[/] ({summary.rejected:,} rows)")
+
+
+def _print_notes(notes: list[str]) -> None:
+    for note in notes:
+        console_err.print(f"[yellow]warning:[/] {lit(note)}")
 
 
 @campaign_app.command("explain")
@@ -90,15 +100,17 @@ def explain_cmd(
     from copydesk.rules.explain import explain_text
 
     cf = svc.open_campaign(workspace(), campaign)
-    result = svc.preview(open_desk(), cf, svc.find_contact(audience, contact), history_file=history)
-    console.print(explain_text(result.decision), markup=False)
+    notes: list[str] = []
+    result = svc.preview(open_desk(), cf, svc.find_contact(audience, contact), history_file=history, notes=notes)
+    _print_notes(notes)
+    console.print(lit(explain_text(result.decision)))
     if result.render_error:
-        console.print(f"render error (this contact would be rejected): {result.render_error}", markup=False)
+        console.print(f"render error (this contact would be rejected): {lit(result.render_error)}")
     elif result.rendered is not None:
         console.print("message:")
         for name in result.fields:
             if result.rendered.get(name):
-                console.print(f"  {name}: {result.rendered[name]}", markup=False)
+                console.print(f"  {lit(name)}: {lit(result.rendered[name])}")
 
 
 @sends_app.command("record")
@@ -109,16 +121,22 @@ def record(
         None, "--sent-at", help="When they were sent (ISO 8601; default: the render time)."
     ),
 ) -> None:
-    """Append what was sent (and who was held out) to the send history. Audited;
-    recording the same file twice adds nothing."""
-    from copydesk.rules.values import as_utc
+    """Append what was sent (and who was held out) to the send history. Audited.
 
+    A send is recorded once per campaign, contact, revision (content hash) and UTC day:
+    recording the same file again, even with another --sent-at on the same day, adds
+    nothing. A malformed row, or a send time before 2000 or more than a day ahead,
+    stops the file and nothing is recorded."""
     given: datetime | None = None
     if sent_at:
         try:
-            given = as_utc(datetime.fromisoformat(sent_at.replace("Z", "+00:00")))
+            parsed = datetime.fromisoformat(sent_at.replace("Z", "+00:00"))
         except ValueError:
             raise UsageError(f"--sent-at: '{sent_at}' is not an ISO date-time") from None
+        try:
+            given = sane_moment(parsed)
+        except ValueError as exc:
+            raise UsageError(f"--sent-at: {exc}") from None
     done = svc.record_sends(open_desk(), messages, actor=as_, sent_at=given)
     console.print(f"recorded {done.added:,} new send(s) ({done.already:,} already recorded, "
                   f"{done.skipped:,} not sent)")

@@ -12,8 +12,10 @@ from copydesk.workspace import Workspace, find_workspace
 if TYPE_CHECKING:
     from copydesk.services import Desk
 
-console = Console(highlight=False, soft_wrap=True)
-console_err = Console(stderr=True, highlight=False, soft_wrap=True)
+# No emoji codes (":smile:" in a variant prints as typed). Markup stays on for our own
+# styling, so every value from a user or a file goes through display.lit() (or Text).
+console = Console(highlight=False, soft_wrap=True, emoji=False)
+console_err = Console(stderr=True, highlight=False, soft_wrap=True, emoji=False)
 
 
 @dataclass

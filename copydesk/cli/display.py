@@ -1,21 +1,40 @@
-"""Rich renderings of variants, findings and revisions shared by CLI commands."""
+"""Rich renderings of variants, findings and revisions shared by CLI commands.
+
+Rule for every CLI module: a value that came from a user or a file (text, ids, names,
+paths, error messages) is printed through :func:`lit` or as a :class:`~rich.text.Text`,
+never interpolated into markup as it is: ``[/]`` in a variant would otherwise crash
+the console, and ``[link=...]`` would print as something else than what was written.
+"""
 
 from __future__ import annotations
 
 import difflib
 
+from rich.markup import escape
 from rich.text import Text
 
 from copydesk.cli.common import console
+from copydesk.inputs import printable
 from copydesk.models import Finding, Revision, Variant
 from copydesk.vocab import Severity
 
 SEVERITY_STYLE = {Severity.BLOCK: "bold white on red", Severity.WARN: "black on yellow", Severity.INFO: "black on cyan"}
 
 
+def lit(value: object) -> str:
+    """``value`` as text to put inside Rich markup and print literally: markup escaped,
+    lone surrogates (from file names or arguments that are not UTF-8) as ``\udcff``."""
+    return escape(printable(str(value)))
+
+
+def cell(value: object) -> Text:
+    """A table cell that shows ``value`` exactly as written (no markup, no emoji codes)."""
+    return Text(printable("" if value is None else str(value)))
+
+
 def highlighted(text: str, findings: list[Finding]) -> Text:
     """``text`` with each finding's span styled by severity."""
-    out = Text(text)
+    out = Text(printable(text))
     for f in findings:
         if 0 <= f.start < f.end <= len(text):
             out.stylize(SEVERITY_STYLE.get(f.severity, "underline"), f.start, f.end)
@@ -35,10 +54,10 @@ def print_revision(rev: Revision) -> None:
     for f in rev.findings:
         w = waived.get((f.rule_id, f.field, f.start, f.end))
         tag = f"[{SEVERITY_STYLE.get(f.severity, '')}] {f.severity.value} [/]"
-        extra = f"  (waived by {w.by}: {w.reason})" if w else ""
-        fix = f" → {f.suggestion}" if f.suggestion else ""
-        console.print(f"  {tag} {f.rule_id} ({f.category.value}) {f.field}[{f.start}:{f.end}] "
-                      f"'{f.match}': {f.message}{fix}{extra}")
+        extra = f"  (waived by {lit(w.by)}: {lit(w.reason)})" if w else ""
+        fix = f" → {lit(f.suggestion)}" if f.suggestion else ""
+        console.print(f"  {tag} {lit(f.rule_id)} ({f.category.value}) {lit(f.field)}\\[{f.start}:{f.end}] "
+                      f"'{lit(f.match)}': {lit(f.message)}{fix}{extra}")
 
 
 def print_variant(variant: Variant) -> None:
@@ -48,8 +67,8 @@ def print_variant(variant: Variant) -> None:
     if variant.review_by and variant.status == "approved":
         status += f" until {variant.review_by}"
     console.print(
-        f"[bold]{variant.id}[/] {variant.brief_id} · {variant.stage.value} · {variant.channel.value} · "
-        f"[bold]{status}[/] · revision {rev.number} by {rev.author} · hash {rev.content_hash[:12]}"
+        f"[bold]{lit(variant.id)}[/] {lit(variant.brief_id)} · {variant.stage.value} · {variant.channel.value} · "
+        f"[bold]{status}[/] · revision {rev.number} by {lit(rev.author)} · hash {lit(rev.content_hash[:12])}"
     )
     print_revision(rev)
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 import typer
-from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from copydesk.cli.common import ACT_AS_HELP, console, console_err, workspace
+from copydesk.cli.display import cell, lit
 from copydesk.errors import LLMError
 from copydesk.llm.client import LLMClient
 from copydesk.llm.factory import make_client
@@ -49,7 +49,7 @@ def generate(
         count = n or brief.variants
         client = make_client(settings)
         console.print(f"Generating {count} {brief.channel.value} variant(s) for "
-                      f"[bold]{escape(brief.id)}[/] with {escape(endpoint_label(settings))}")
+                      f"[bold]{lit(brief.id)}[/] with {lit(endpoint_label(settings))}")
         options = GenerationOptions.from_settings(settings, redact_pii=redact_pii)
         with Progress(
             TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
@@ -83,7 +83,7 @@ def _print_report(report: Any, client: LLMClient) -> None:
     if report.redacted:
         console.print(f"[yellow]PII redacted from the brief before sending:[/] "
                       f"{len(report.redacted)} span(s)")
-    table = Table(title=f"{report.brief_id}: {len(report.variants)} of {report.requested} "
+    table = Table(title=f"{lit(report.brief_id)}: {len(report.variants)} of {report.requested} "
                         f"variant(s) created")
     for col in ("#", "variant", "guardrails", "attempts", "repairs", "tokens", "time"):
         table.add_column(col, justify="right" if col in ("#", "attempts", "repairs", "tokens",
@@ -98,16 +98,16 @@ def _print_report(report: Any, client: LLMClient) -> None:
                       else f"{warns} warn/info" if warns else "clean")
             guard = f"[{STATUS_STYLE[status]}]{status}[/] ({detail})"
         else:
-            guard = f"[{STATUS_STYLE[o.status]}]{o.status}[/]: {escape(o.error or '')}"
-        table.add_row(str(o.index), record.variant.id if record.variant else "-", guard,
+            guard = f"[{STATUS_STYLE[o.status]}]{o.status}[/]: {lit(o.error or '')}"
+        table.add_row(str(o.index), cell(record.variant.id if record.variant else "-"), guard,
                       str(o.attempts), str(o.repair_rounds), str(o.usage.total_tokens),
                       f"{o.latency:.1f}s")
     console.print(table)
     model = EMBEDDED_LABEL if client.endpoint_kind == "embedded" else client.label
-    console.print(f"model: {escape(model)} · tokens: {report.usage.total_tokens} · "
+    console.print(f"model: {lit(model)} · tokens: {report.usage.total_tokens} · "
                   f"wall time: {report.elapsed:.1f}s")
     if report.aborted:
-        console_err.print(f"[bold red]stopped early:[/] {escape(report.aborted)}")
+        console_err.print(f"[bold red]stopped early:[/] {lit(report.aborted)}")
 
 
 @llm_app.command("check")
@@ -122,11 +122,11 @@ def check(
     client = make_client(settings)
     info = client.describe()
     console.print(f"endpoint kind: {info['endpoint_kind']}")
-    console.print(f"base_url:      {info.get('base_url') or '(in process)'}")
-    console.print(f"model:         {escape(str(info['model']))}")
-    console.print(f"label:         {escape(endpoint_label(settings))}")
+    console.print(f"base_url:      {lit(info.get('base_url') or '(in process)')}")
+    console.print(f"model:         {lit(str(info['model']))}")
+    console.print(f"label:         {lit(endpoint_label(settings))}")
     result = connection_test(ws, settings, client)
-    console.print(f"[green]ok[/]: {escape(result.message)}")
+    console.print(f"[green]ok[/]: {lit(result.message)}")
 
 
 def register(app: typer.Typer) -> None:

@@ -8,6 +8,7 @@ import typer
 from rich.table import Table
 
 from copydesk.cli.common import ACT_AS_HELP, console, open_desk
+from copydesk.cli.display import cell, lit
 from copydesk.models import Variant
 
 library = typer.Typer(help="The content library: list, search, export approved content.", no_args_is_help=True)
@@ -17,8 +18,8 @@ def _table(items: list[Variant]) -> Table:
     table = Table("id", "status", "stage", "channel", "brief", "rev", "review by", "text")
     for v in items:
         first = next((t for t in v.current.content.fields.values() if t), "")
-        table.add_row(v.id, v.status.value, v.stage.value, v.channel.value, v.brief_id,
-                      str(v.current.number), str(v.review_by or ""), first[:60])
+        table.add_row(cell(v.id), v.status.value, v.stage.value, v.channel.value, cell(v.brief_id),
+                      str(v.current.number), str(v.review_by or ""), cell(first[:60]))
     return table
 
 
@@ -55,14 +56,14 @@ def export(
     """Export the approved, unexpired, unretired library (fields, variables and defaults,
     brief, stage, channel, approval and review-by date). Audited."""
     count = open_desk().export_file(format_, out, actor=as_)
-    console.print(f"exported {count} approved variant(s) to {out}")
+    console.print(f"exported {count} approved variant(s) to {lit(out)}")
 
 
 @library.command("stats")
 def stats() -> None:
     """Counts by status."""
     for status, n in open_desk().status_counts().items():
-        console.print(f"{status:>10}: {n}")
+        console.print(f"{lit(status):>10}: {n}")
 
 
 def register(app: typer.Typer) -> None:

@@ -8,7 +8,9 @@ from typing import Annotated
 import typer
 
 from copydesk.cli.common import ACT_AS_HELP, console, console_err, open_desk
+from copydesk.cli.display import lit
 from copydesk.errors import InputError, UsageError
+from copydesk.inputs import printable
 
 
 def import_command(
@@ -30,7 +32,7 @@ def import_command(
         raise UsageError("say who imports: --as USER (a marketer or admin)")
     result = open_desk().import_outcomes(file, actor=as_)
     console.print(
-        f"{result.source}: {result.read} rows read, {result.imported} imported, "
+        f"{lit(result.source)}: {result.read} rows read, {result.imported} imported, "
         f"{result.duplicates} already present, {len(result.rejects)} rejected"
     )
     if not result.rejects:
@@ -40,7 +42,7 @@ def import_command(
         where = f"written to {rejects}"
     else:
         for reject in result.rejects:
-            console_err.print(f"rejected: {reject}", markup=False)
+            console_err.print(f"rejected: {lit(reject)}")
         where = "listed above"
     raise InputError(
         f"{len(result.rejects)} row(s) rejected ({where}); the other rows were imported",
@@ -65,7 +67,7 @@ def report_command(
     from copydesk.services import campaigns
 
     text = render(campaigns.report(open_desk(), campaign_id, metric=metric), fmt)
-    console.file.write(text)
+    console.file.write(printable(text))
     console.file.flush()
 
 

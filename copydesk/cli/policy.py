@@ -9,6 +9,7 @@ import typer
 
 from copydesk.cli.check import policy_for
 from copydesk.cli.common import console
+from copydesk.cli.display import lit
 from copydesk.errors import PolicyError, UsageError
 
 policy_app = typer.Typer(help="Policy packs: test the rules, show the effective policy.", no_args_is_help=True)
@@ -27,11 +28,12 @@ def test(policy_path: Path = POLICY_OPTION) -> None:
     for report in reports:
         if report.ok:
             console.print(
-                f"[green]ok[/]   {report.rule_id}  [dim]{report.fire} fire, {report.passed} pass · {report.source}[/]"
+                f"[green]ok[/]   {lit(report.rule_id)}  [dim]{report.fire} fire, {report.passed} pass · "
+                f"{lit(report.source)}[/]"
             )
         else:
             bad += 1
-            console.print(f"[bold red]FAIL[/] {report.rule_id}  [dim]{report.source}[/]")
+            console.print(f"[bold red]FAIL[/] {lit(report.rule_id)}  [dim]{lit(report.source)}[/]")
             for failure in report.failures:
                 console.print(f"       {failure}", markup=False)
     console.print(f"{len(reports) - bad} of {len(reports)} rules passed their tests")
@@ -86,10 +88,10 @@ def show(
             f"{row['scope']!s:<11} {source}",
             markup=False,
         )
-    console.print(f"variables: {', '.join(sorted(policy.allowed_variables)) or '-'}")
-    console.print(f"filters:   {', '.join(sorted(policy.allowed_filters)) or '-'}")
-    console.print(f"offers:    {', '.join(o.id for o in policy.offers) or '-'}")
-    console.print(f"claims:    {', '.join(c.id for c in policy.claims) or '-'}")
+    console.print(f"variables: {', '.join(sorted(policy.allowed_variables)) or '-'}", markup=False)
+    console.print(f"filters:   {', '.join(sorted(policy.allowed_filters)) or '-'}", markup=False)
+    console.print(f"offers:    {', '.join(o.id for o in policy.offers) or '-'}", markup=False)
+    console.print(f"claims:    {', '.join(c.id for c in policy.claims) or '-'}", markup=False)
 
 
 def register(app: typer.Typer) -> None:

@@ -7,7 +7,7 @@ from datetime import date
 import typer
 
 from copydesk.cli.common import ACT_AS_HELP, console, open_desk
-from copydesk.cli.display import print_variant
+from copydesk.cli.display import lit, print_variant
 from copydesk.errors import InputError
 
 review = typer.Typer(help="The review workflow (four eyes per revision).", no_args_is_help=True)
@@ -43,7 +43,7 @@ def submit(
 ) -> None:
     """Submit a draft for review (refused while it has open block findings)."""
     v = open_desk().submit(variant_id, actor=as_, expected_revision=revision)
-    console.print(f"{v.id} revision {v.current.number} submitted for review")
+    console.print(f"{lit(v.id)} revision {v.current.number} submitted for review")
 
 
 @review.command("approve")
@@ -58,8 +58,8 @@ def approve(
     """Approve the current revision, bound to its content hash. Not by its author or editors."""
     v = open_desk().approve(variant_id, actor=as_, comment=comment, review_by=_date(review_by),
                             expected_revision=revision, expected_hash=hash_)
-    console.print(f"{v.id} revision {v.approved_revision} approved by {v.approved_by} "
-                  f"(hash {v.approved_hash[:12] if v.approved_hash else ''}, review by {v.review_by})")
+    console.print(f"{lit(v.id)} revision {v.approved_revision} approved by {lit(v.approved_by)} "
+                  f"(hash {lit(v.approved_hash[:12] if v.approved_hash else '')}, review by {v.review_by})")
 
 
 @review.command("reject")
@@ -71,7 +71,7 @@ def reject(
 ) -> None:
     """Reject the current revision with a comment."""
     v = open_desk().reject(variant_id, actor=as_, comment=comment, expected_revision=revision)
-    console.print(f"{v.id} revision {v.current.number} rejected")
+    console.print(f"{lit(v.id)} revision {v.current.number} rejected")
 
 
 @review.command("waive")
@@ -85,7 +85,7 @@ def waive(
 ) -> None:
     """Waive a block finding on the current revision as a false positive."""
     v = open_desk().waive(variant_id, rule, actor=as_, reason=reason, field=field, expected_revision=revision)
-    console.print(f"waived {rule} on {v.id} revision {v.current.number}")
+    console.print(f"waived {lit(rule)} on {lit(v.id)} revision {v.current.number}")
 
 
 def register(app: typer.Typer) -> None:

@@ -8,11 +8,10 @@ from collections.abc import Callable
 from typing import Any, Optional
 
 import typer
-from rich.markup import escape
 
 from copydesk.channels import CHANNELS, all_field_names
 from copydesk.cli.common import ACT_AS_HELP, console, open_desk
-from copydesk.cli.display import print_revision, print_variant, revision_diff
+from copydesk.cli.display import lit, print_revision, print_variant, revision_diff
 
 variants = typer.Typer(help="Variants: drafts of a message for a brief, and their revisions.", no_args_is_help=True)
 
@@ -82,21 +81,21 @@ def show(
     variant = desk.get_variant(variant_id)
     print_variant(variant)
     if variant.approved_hash:
-        console.print(f"  approved by {variant.approved_by} at {variant.approved_at:%Y-%m-%d %H:%M} "
-                      f"· hash {variant.approved_hash[:12]} · review by {variant.review_by}")
+        console.print(f"  approved by {lit(variant.approved_by)} at {variant.approved_at:%Y-%m-%d %H:%M} "
+                      f"· hash {lit(variant.approved_hash[:12])} · review by {variant.review_by}")
     prov = variant.current.provenance
     if prov:
-        console.print("  provenance: " + escape(", ".join(f"{k}={v}" for k, v in prov.items() if k != "prompt")))
+        console.print("  provenance: " + lit(", ".join(f"{k}={v}" for k, v in prov.items() if k != "prompt")))
     if history:
         revs = desk.revisions(variant_id)
         for old, new in zip(revs, revs[1:], strict=False):
-            console.print(escape(revision_diff(old, new)))
+            console.print(lit(revision_diff(old, new)))
         for rev in revs[:-1]:
-            console.print(f"[dim]revision {rev.number} by {rev.author} ({rev.content_hash[:12]})[/]")
+            console.print(f"[dim]revision {rev.number} by {lit(rev.author)} ({lit(rev.content_hash[:12])})[/]")
             print_revision(rev)
         for r in desk.reviews(variant_id):
-            console.print(f"  {r.at:%Y-%m-%d %H:%M} {r.decision} revision {r.revision} by {r.reviewer}: "
-                          f"{escape(r.comment)}")
+            console.print(f"  {r.at:%Y-%m-%d %H:%M} {lit(r.decision)} revision {r.revision} by {lit(r.reviewer)}: "
+                          f"{lit(r.comment)}")
 
 
 @variants.command("retire")
@@ -107,7 +106,7 @@ def retire(
 ) -> None:
     """Retire an approved variant: it is never sent or exported again."""
     variant = open_desk().retire(variant_id, actor=as_, reason=reason)
-    console.print(f"{variant.id} retired")
+    console.print(f"{lit(variant.id)} retired")
 
 
 def register(app: typer.Typer) -> None:

@@ -10,6 +10,7 @@ from pathlib import Path
 import typer
 
 from copydesk.cli.common import console, workspace
+from copydesk.cli.display import lit
 
 
 def init(
@@ -20,8 +21,8 @@ def init(
     from copydesk.scaffold import init_workspace
 
     ws = init_workspace(directory, brand=brand)
-    console.print(f"created workspace {ws.root}")
-    console.print(f"next: cd {directory} && copydesk user add admin --role admin")
+    console.print(f"created workspace {lit(ws.root)}")
+    console.print(f"next: cd {lit(directory)} && copydesk user add admin --role admin")
 
 
 def app_cmd(

@@ -6,6 +6,10 @@ own; a bad row goes to the rejects list naming file, line and field, and the
 good rows are imported (invariant 8). Import is idempotent on the natural key
 ``(contact_id, campaign_id, event, at)``: importing a file twice counts nothing
 twice.
+
+Rows with text that is not valid UTF-8, NUL or control characters, JSON nested too
+deeply, or an ``at`` outside 2000-01-01 .. a day after now are rejected the same way;
+only whole-file problems (missing file, unknown type, bad header) stop an import.
 """
 
 from __future__ import annotations
@@ -21,10 +25,19 @@ from pathlib import Path
 from typing import Any
 
 import sqlite_utils
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from copydesk import clock
 from copydesk.errors import InputError
+from copydesk.inputs import MAX_DEPTH, bad_character, has_surrogates, printable, sane_moment, to_utc, too_deep
 from copydesk.measure.tables import OUTCOMES
 
 SENDS = "sends"
@@ -51,7 +64,9 @@ REQUIRED_COLUMNS = ("contact_id", "campaign_id", "event", "at")
 def parse_datetime(value: object) -> datetime:
     """Parse an ISO 8601 date or datetime into an aware UTC datetime.
 
-    A datetime without an offset is taken as UTC (like the send records).
+    A datetime without an offset is taken as UTC (like the send records). One that
+    UTC cannot hold (``9999-12-31T23:59:59-23:59``) is a ``ValueError`` like any other
+    unreadable value.
     """
     if isinstance(value, datetime):
         parsed = value
@@ -59,12 +74,12 @@ def parse_datetime(value: object) -> datetime:
         try:
             parsed = datetime.fromisoformat(value.strip())
         except ValueError:
-            raise ValueError(f"'{value}' is not an ISO 8601 datetime (e.g. 2025-03-01T09:30:00Z)") from None
+            raise ValueError(
+                f"'{printable(value)[:64]}' is not an ISO 8601 datetime (e.g. 2025-03-01T09:30:00Z)"
+            ) from None
     else:
-        raise ValueError(f"{value!r} is not an ISO 8601 datetime string")
-    if parsed.tzinfo is None:
-        return parsed.replace(tzinfo=UTC)
-    return parsed.astimezone(UTC)
+        raise ValueError(f"{printable(repr(value))[:64]} is not an ISO 8601 datetime string")
+    return to_utc(parsed)
 
 
 class Outcome(BaseModel):
@@ -78,10 +93,20 @@ class Outcome(BaseModel):
     at: datetime
     value: float | None = Field(default=None, allow_inf_nan=False)
 
+    @field_validator("contact_id", "campaign_id")
+    @classmethod
+    def _text(cls, value: str) -> str:
+        problem = bad_character(value)
+        if problem:
+            raise ValueError(problem)
+        return value
+
     @field_validator("at", mode="before")
     @classmethod
-    def _iso(cls, value: object) -> datetime:
-        return parse_datetime(value)
+    def _iso(cls, value: object, info: ValidationInfo) -> datetime:
+        # before 2000 or in the future: a typo or a forged row, never a real outcome
+        now = info.context.get("now") if isinstance(info.context, dict) else None
+        return sane_moment(parse_datetime(value), now=now)
 
     @field_validator("value", mode="before")
     @classmethod
@@ -118,7 +143,7 @@ class Reject:
         where = f"{self.source}:{self.line}: "
         if self.field:
             where += f"field '{self.field}': "
-        return where + self.reason
+        return printable(where + self.reason)
 
 
 @dataclass
@@ -144,27 +169,47 @@ def _validation_reject(exc: ValidationError) -> tuple[str | None, str]:
     return name, message
 
 
-def _read_csv(path: Path, source: str) -> Iterator[tuple[int, dict[str, Any] | Reject]]:
-    with path.open(newline="", encoding="utf-8-sig") as handle:
-        reader = csv.reader(handle)
+def _csv_header(reader: Any, source: str) -> list[str]:
+    try:
         header = next(reader, None)
-        if header is None:
-            raise InputError("empty file; expected a header row", source=source, line=1)
-        header = [name.strip() for name in header]
-        for name in header:
-            if name not in COLUMNS:
-                raise InputError(
-                    f"unknown column; expected {', '.join(COLUMNS)}",
-                    source=source,
-                    line=1,
-                    field=name,
-                )
-        for name in REQUIRED_COLUMNS:
-            if name not in header:
-                raise InputError("required column is missing", source=source, line=1, field=name)
-        for cells in reader:
+    except csv.Error as exc:
+        raise InputError(f"unreadable header: {exc}", source=source, line=1) from None
+    if header is None:
+        raise InputError("empty file; expected a header row", source=source, line=1)
+    header = [name.strip() for name in header]
+    for name in header:
+        if name not in COLUMNS:
+            raise InputError(
+                f"unknown column; expected {', '.join(COLUMNS)}",
+                source=source,
+                line=1,
+                field=printable(name),
+            )
+    for name in REQUIRED_COLUMNS:
+        if name not in header:
+            raise InputError("required column is missing", source=source, line=1, field=name)
+    return header
+
+
+def _read_csv(path: Path, source: str) -> Iterator[tuple[int, dict[str, Any] | Reject]]:
+    # surrogateescape: a row that is not UTF-8 is rejected on its own, not the whole file
+    with path.open(newline="", encoding="utf-8-sig", errors="surrogateescape") as handle:
+        reader = csv.reader(handle)
+        header = _csv_header(reader, source)
+        while True:
+            line = reader.line_num + 1
+            try:
+                cells = next(reader)
+            except StopIteration:
+                return
+            except csv.Error as exc:
+                yield line, Reject(source, line, None, f"malformed CSV: {exc}", "")
+                continue
             line = reader.line_num
             if not cells or all(not cell.strip() for cell in cells):
+                continue
+            if any(has_surrogates(cell) for cell in cells):
+                yield line, Reject(source, line, None, "not valid UTF-8 text", printable(",".join(cells)))
                 continue
             if len(cells) != len(header):
                 yield (
@@ -181,18 +226,38 @@ def _read_csv(path: Path, source: str) -> Iterator[tuple[int, dict[str, Any] | R
             yield line, dict(zip(header, cells, strict=True))
 
 
+def _json_row(raw: bytes) -> dict[str, Any] | str:
+    """One JSONL line as an object, or why it cannot be read."""
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return "not valid UTF-8 text"
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        return f"not valid JSON: {exc.msg}"
+    except RecursionError:
+        return f"not valid JSON: nested more than {MAX_DEPTH} levels deep"
+    except ValueError as exc:  # e.g. an integer too long to convert
+        return f"not valid JSON: {exc}"
+    if not isinstance(data, dict):
+        return "expected a JSON object"
+    if too_deep(data):
+        return f"not valid JSON: nested more than {MAX_DEPTH} levels deep"
+    return data
+
+
 def _read_jsonl(path: Path, source: str) -> Iterator[tuple[int, dict[str, Any] | Reject]]:
-    with path.open(encoding="utf-8-sig") as handle:
-        for line, text in enumerate(handle, start=1):
-            if not text.strip():
+    with path.open("rb") as handle:
+        for line, raw in enumerate(handle, start=1):
+            if line == 1 and raw.startswith(b"\xef\xbb\xbf"):
+                raw = raw[3:]  # a byte-order mark some editors write
+            if not raw.strip():
                 continue
-            try:
-                data = json.loads(text)
-            except json.JSONDecodeError as exc:
-                yield line, Reject(source, line, None, f"not valid JSON: {exc.msg}", text.rstrip())
-                continue
-            if not isinstance(data, dict):
-                yield line, Reject(source, line, None, "expected a JSON object", text.rstrip())
+            data = _json_row(raw)
+            if isinstance(data, str):
+                shown = printable(raw.decode("utf-8", "backslashreplace").rstrip())[:1000]
+                yield line, Reject(source, line, None, data, shown)
                 continue
             yield line, data
 
@@ -225,7 +290,7 @@ class _SendIndex:
 
 
 def _raw(row: dict[str, Any]) -> str:
-    return json.dumps(row, ensure_ascii=False, default=str)
+    return printable(json.dumps(row, ensure_ascii=False, default=str))
 
 
 def import_outcomes(
@@ -246,7 +311,8 @@ def import_outcomes(
     """
     name = source or str(path)
     result = ImportResult(source=name)
-    imported_at = (now or clock.now()).astimezone(UTC).isoformat()
+    moment = now or clock.now()
+    imported_at = moment.astimezone(UTC).isoformat()
     sends = _SendIndex(db)
     rows = read_rows(path, source=name)
     with db.atomic():
@@ -256,7 +322,7 @@ def import_outcomes(
                 result.rejects.append(raw)
                 continue
             try:
-                outcome = Outcome.model_validate(raw)
+                outcome = Outcome.model_validate(raw, context={"now": moment})
             except ValidationError as exc:
                 field_name, reason = _validation_reject(exc)
                 result.rejects.append(Reject(name, line, field_name, reason, _raw(raw)))
@@ -325,8 +391,13 @@ def _store(db: sqlite_utils.Database, outcome: Outcome, source: str, imported_at
 
 def write_rejects(rejects: list[Reject], path: Path) -> None:
     """Write rejects as CSV: ``source, line, field, reason, row``."""
-    with path.open("w", newline="", encoding="utf-8") as handle:
+    try:
+        handle = path.open("w", newline="", encoding="utf-8")
+    except OSError as exc:
+        raise InputError(f"cannot write the rejects file: {exc.strerror or exc}", source=printable(str(path))) from None
+    with handle:
         writer = csv.writer(handle)
         writer.writerow(["source", "line", "field", "reason", "row"])
         for reject in rejects:
-            writer.writerow([reject.source, reject.line, reject.field or "", reject.reason, reject.row])
+            writer.writerow([printable(reject.source), reject.line, printable(reject.field or ""),
+                             printable(reject.reason), printable(reject.row)])

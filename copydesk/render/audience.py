@@ -4,6 +4,10 @@ The format follows the extension (``.csv``, ``.jsonl``/``.ndjson``, ``.parquet``
 Readers yield one :class:`Record` or :class:`Reject` at a time, so memory stays flat;
 a bad row becomes a reject naming its row (and line) and the reason, and reading goes
 on. CSV cells are typed with :func:`copydesk.rules.values.coerce_text`.
+
+A row is rejected, never allowed to stop the run, when it holds text that is not valid
+UTF-8 (a lone surrogate), a number that is not finite, a date-time UTC cannot hold, JSON
+nested deeper than :data:`copydesk.inputs.MAX_DEPTH` levels, or no ``contact_id``.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from types import TracebackType
 from typing import IO, Any, Literal
 
 from copydesk.errors import InputError, UsageError
+from copydesk.inputs import MAX_DEPTH, has_surrogates, printable, too_deep, unreadable_value
 from copydesk.rules.values import TEXT_COLUMNS, coerce_iso, coerce_text
 
 Format = Literal["csv", "jsonl", "parquet"]
@@ -80,7 +85,21 @@ class Reject:
 REJECT_COLUMNS = ("row", "line", "contact_id", "stage", "field", "value", "reason")
 
 
+def _unreadable(row: int, line: int | None, data: dict[str, Any]) -> Reject | None:
+    """A reject naming the first field whose name or value cannot be used, else ``None``."""
+    cid = data.get(ID_FIELD)
+    shown = cid if isinstance(cid, str) and not has_surrogates(cid) else None
+    for key, value in data.items():
+        problem = unreadable_value(key) or unreadable_value(value)
+        if problem:
+            return Reject(row, line, shown, "read", problem, printable(str(key)))
+    return None
+
+
 def _finish(row: int, line: int | None, data: dict[str, Any]) -> Record | Reject:
+    bad = _unreadable(row, line, data)
+    if bad is not None:
+        return bad
     cid = data.get(ID_FIELD)
     if cid is None or cid == "":
         return Reject(row, line, None, "read", f"no {ID_FIELD}")
@@ -114,6 +133,8 @@ def _csv_header(reader: Any, path: Path) -> list[str] | None:
     except csv.Error as exc:
         raise InputError(f"unreadable header: {exc}", source=str(path), line=1) from None
     header = [h.strip() for h in header]
+    if any(has_surrogates(name) for name in header):
+        raise InputError("the header is not valid UTF-8 text", source=str(path), line=1)
     if ID_FIELD not in header:
         raise InputError(f"no '{ID_FIELD}' column (columns: {', '.join(header)})", source=str(path), line=1)
     seen: set[str] = set()
@@ -126,7 +147,7 @@ def _csv_header(reader: Any, path: Path) -> list[str] | None:
 
 def _csv_record(header: list[str], typed: list[bool], cells: list[str], row: int, line: int) -> Record | Reject:
     if len(cells) != len(header):
-        cid = cells[0] if header[0] == ID_FIELD else None
+        cid = printable(cells[0]) if header[0] == ID_FIELD and cells else None
         return Reject(row, line, cid, "read", f"expected {len(header)} fields, found {len(cells)}")
     try:
         "\x1f".join(cells).encode("utf-8")
@@ -134,7 +155,14 @@ def _csv_record(header: list[str], typed: list[bool], cells: list[str], row: int
         return Reject(row, line, None, "read", "not valid UTF-8 text")
     data: dict[str, Any] = {}
     for name, cell, coerce in zip(header, cells, typed, strict=True):
-        value = coerce_text(cell) if coerce else (cell.strip() or None)
+        try:
+            value = coerce_text(cell) if coerce else (cell.strip() or None)
+            deep = too_deep(value)
+        except RecursionError:  # a JSON-array cell nested thousands deep
+            deep = True
+        if deep:
+            cid = printable(cells[0]) if header[0] == ID_FIELD else None
+            return Reject(row, line, cid, "read", f"a list nested more than {MAX_DEPTH} levels deep", name)
         if value is not None:
             data[name] = value
     return _finish(row, line, data)
@@ -175,23 +203,37 @@ def _typed_json(obj: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def _json_object(raw: bytes) -> dict[str, Any] | str:
+    """One JSONL line as an object, or why it cannot be read."""
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return "not valid UTF-8 text"
+    try:
+        obj = json.loads(text)
+    except RecursionError:
+        return f"invalid JSON: nested more than {MAX_DEPTH} levels deep"
+    except ValueError as exc:  # includes integers too long to convert
+        return f"invalid JSON: {exc}"
+    if not isinstance(obj, dict):
+        return "a line must be a JSON object"
+    if too_deep(obj):
+        return f"invalid JSON: nested more than {MAX_DEPTH} levels deep"
+    return obj
+
+
 def _read_jsonl(path: Path) -> Iterator[Record | Reject]:
     row = 0
     with path.open("rb") as fh:
         for line_no, raw in enumerate(fh, start=1):
+            if line_no == 1 and raw.startswith(b"\xef\xbb\xbf"):
+                raw = raw[3:]  # a byte-order mark some editors write
             if not raw.strip():
                 continue
             row += 1
-            try:
-                obj = json.loads(raw)
-            except UnicodeDecodeError:
-                yield Reject(row, line_no, None, "read", "not valid UTF-8 text")
-                continue
-            except ValueError as exc:
-                yield Reject(row, line_no, None, "read", f"invalid JSON: {exc}")
-                continue
-            if not isinstance(obj, dict):
-                yield Reject(row, line_no, None, "read", "a line must be a JSON object")
+            obj = _json_object(raw)
+            if isinstance(obj, str):
+                yield Reject(row, line_no, None, "read", obj)
                 continue
             yield _finish(row, line_no, _typed_json(obj))
 
@@ -207,9 +249,25 @@ def _read_parquet(path: Path) -> Iterator[Record | Reject]:
         raise InputError(f"no '{ID_FIELD}' column", source=str(path))
     row = 0
     for batch in pf.iter_batches(batch_size=BATCH):
-        for obj in batch.to_pylist():
+        try:
+            objs: list[Any] = batch.to_pylist()
+        except Exception:  # a value Python cannot hold (e.g. a timestamp past year 9999): row by row
+            objs = [_parquet_row(batch, i) for i in range(batch.num_rows)]
+        for obj in objs:
             row += 1
-            yield _finish(row, None, _typed_json(obj))
+            if isinstance(obj, str):
+                yield Reject(row, None, None, "read", obj)
+            elif too_deep(obj):
+                yield Reject(row, None, None, "read", f"nested more than {MAX_DEPTH} levels deep")
+            else:
+                yield _finish(row, None, _typed_json(obj))
+
+
+def _parquet_row(batch: Any, index: int) -> dict[str, Any] | str:
+    try:
+        return batch.slice(index, 1).to_pylist()[0]  # type: ignore[no-any-return]
+    except Exception as exc:  # pyarrow's conversion errors have no common base
+        return f"unreadable value: {exc}"
 
 
 def _text(value: Any) -> str:

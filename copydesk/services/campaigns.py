@@ -21,6 +21,7 @@ from pydantic import ValidationError
 
 from copydesk import clock
 from copydesk.errors import CopydeskError, InputError, NotFoundError, TemplateSafetyError, UsageError
+from copydesk.inputs import printable, sane_moment
 from copydesk.models import SendRecord
 from copydesk.render.audience import Record, Reject, file_format, read_rows
 from copydesk.render.pipeline import Summary, render_campaign
@@ -140,32 +141,48 @@ def validate(desk: Desk, cf: CampaignFile, *, today: date | None = None) -> Camp
 
 # -- history -------------------------------------------------------------------------
 
+def _send_record(data: dict[str, Any], source: str, line: int | None) -> SendRecord:
+    """A validated send record whose ``sent_at`` is sane (2000-01-01 up to a day after
+    now); anything else is an InputError naming source, line and field."""
+    try:
+        rec = SendRecord.model_validate(data)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        raise InputError(printable(str(err["msg"]).removeprefix("Value error, ")), source=source, line=line,
+                         field=".".join(str(p) for p in err["loc"]) or None) from None
+    try:
+        sane_moment(rec.sent_at)
+    except ValueError as exc:
+        raise InputError(str(exc), source=source, line=line, field="sent_at") from None
+    return rec
+
+
 def read_history_file(path: Path, channel: str, since: datetime) -> Iterator[SendRecord]:
     """Send records on ``channel`` after ``since`` from a CSV/JSONL/Parquet file. A
-    malformed row stops the run: an undercounted history would over-send."""
+    malformed row (including a ``sent_at`` before 2000 or in the future) stops the run
+    with an InputError naming line and field: an undercounted history would over-send."""
     names = set(SendRecord.model_fields)
+    since = as_utc(since)
     for item in read_rows(path):
         if isinstance(item, Reject):
-            raise InputError(item.reason, source=str(path), line=item.line)
-        data = {k: v for k, v in item.data.items() if k in names}
-        try:
-            rec = SendRecord.model_validate(data)
-        except ValidationError as exc:
-            err = exc.errors()[0]
-            raise InputError(str(err["msg"]), source=str(path), line=item.line,
-                             field=".".join(str(p) for p in err["loc"])) from None
-        if rec.channel == channel and as_utc(rec.sent_at) > since:
+            raise InputError(item.reason, source=str(path), line=item.line, field=item.field)
+        rec = _send_record({k: v for k, v in item.data.items() if k in names}, str(path), item.line)
+        if rec.channel == channel and rec.sent_at > since:
             yield rec
 
 
-def history(desk: Desk, campaign: Campaign, now: datetime, extra: Path | None = None) -> list[SendRecord]:
+def history(
+    desk: Desk, campaign: Campaign, now: datetime, extra: Path | None = None, *,
+    notes: list[str] | None = None,
+) -> list[SendRecord]:
     """The send history the campaign's frequency cap needs (none without a cap): the
-    library's, plus ``extra`` (a file of sends made elsewhere) when given."""
+    library's, plus ``extra`` (a file of sends made elsewhere) when given. Stored sends
+    that cannot be used are left out, with a line in ``notes``."""
     cap = campaign.frequency_cap
     if cap is None:
         return []
     since = now - timedelta(days=cap.per_days)
-    records = desk.send_history(campaign.channel, since)
+    records = desk.send_history(campaign.channel, since, skipped=notes)
     if extra is not None:
         records.extend(read_history_file(extra, campaign.channel, since))
     return records
@@ -208,19 +225,20 @@ class Preview:
 
 def preview(
     desk: Desk, cf: CampaignFile, contact: dict[str, Any], *,
-    history_file: Path | None = None, now: datetime | None = None,
+    history_file: Path | None = None, now: datetime | None = None, notes: list[str] | None = None,
 ) -> Preview:
     """Decide for ``contact`` (with the library's send history) and render the message.
 
     A render failure for this contact is reported in ``render_error`` (the contact
-    would go to the rejects file), not raised."""
+    would go to the rejects file), not raised. Stored sends left out of the history
+    are listed in ``notes``."""
     if not contact.get("contact_id"):
         raise InputError("the contact needs a contact_id", field="contact_id")
     ws = _workspace(desk)
     moment = as_utc(now) if now is not None else clock.now()
     c = cf.campaign
-    d = decide(c, contact, history(desk, c, moment, history_file), desk.approved_content(moment.date()),
-               now=moment)
+    d = decide(c, contact, history(desk, c, moment, history_file, notes=notes),
+               desk.approved_content(moment.date()), now=moment)
     result = Preview(d)
     if d.selected and d.variant is not None:
         template = load_channel_template(ws.templates_dir, c.template)
@@ -239,12 +257,14 @@ def render(
     desk: Desk, cf: CampaignFile, audience: Path, out: Path, *,
     history_file: Path | None = None, rejects: Path | None = None, explain: bool = False,
     workers: int = 1, now: datetime | None = None, progress: Callable[[int], None] | None = None,
+    notes: list[str] | None = None,
 ) -> Summary:
     """Decide and render ``cf`` for every contact of ``audience`` (streaming; bad rows go
-    to the rejects file). Nothing is recorded as sent: that is :func:`record_sends`."""
+    to the rejects file). Nothing is recorded as sent: that is :func:`record_sends`.
+    Stored sends left out of the frequency-cap history are listed in ``notes``."""
     ws = _workspace(desk)
     moment = as_utc(now) if now is not None else clock.now()
-    records = history(desk, cf.campaign, moment, history_file)
+    records = history(desk, cf.campaign, moment, history_file, notes=notes)
     return render_campaign(
         cf, audience, out, library=desk.approved_content(moment.date()), templates_dir=ws.templates_dir,
         history=records, rejects=rejects, explain=explain, workers=workers, now=moment, progress=progress,
@@ -301,16 +321,25 @@ class SendsRecorded:
 
 def record_sends(desk: Desk, messages: Path, *, actor: str, sent_at: datetime | None = None) -> SendsRecorded:
     """Append what a rendered messages file sent (and who was held out) to the send
-    history; recording the same file twice adds nothing. A malformed row stops the
-    whole file (nothing is recorded): a half-recorded send would under-count caps."""
+    history. Idempotent per campaign, contact, revision (content hash) and UTC day of
+    ``sent_at``: recording the same file twice, or again with another ``sent_at`` on
+    the same day, adds nothing. A malformed row (including a send time before 2000 or
+    in the future) stops the whole file with an InputError naming line and field, and
+    nothing is recorded or audited: a half-recorded send would under-count caps."""
     fallback_at = clock.now()
+    if sent_at is not None:
+        try:
+            sent_at = sane_moment(sent_at)
+        except ValueError as exc:
+            raise InputError(str(exc), field="sent-at") from None
     stages: dict[str, str] = {}
     counts = SendsRecorded(0, 0, 0)
+    source = str(messages)
 
     def records() -> Iterator[SendRecord]:
         for item in read_rows(messages):
             if not isinstance(item, Record):
-                raise InputError(item.reason, source=str(messages), line=item.line)
+                raise InputError(item.reason, source=source, line=item.line, field=item.field)
             row = item.data
             decision = row.get("decision")
             if decision not in ("selected", "holdout"):
@@ -318,18 +347,24 @@ def record_sends(desk: Desk, messages: Path, *, actor: str, sent_at: datetime | 
                 continue
             for key in ("campaign_id", "channel"):
                 if not row.get(key):
-                    raise InputError("missing", source=str(messages), line=item.line, field=key)
+                    raise InputError("missing", source=source, line=item.line, field=key)
             at = sent_at or row.get("decided_at") or fallback_at
             if not isinstance(at, datetime):
-                raise InputError("not an ISO date-time", source=str(messages), line=item.line, field="decided_at")
+                raise InputError("not an ISO date-time", source=source, line=item.line, field="decided_at")
             if row.get("lifecycle_stage"):
                 stages[row["contact_id"]] = str(row["lifecycle_stage"])
             counts.seen += 1
-            yield SendRecord(
-                contact_id=row["contact_id"], campaign_id=str(row["campaign_id"]), channel=row["channel"],
-                variant_id=_opt(row.get("variant_id")), content_hash=_opt(row.get("content_hash")),
-                rule_id=_opt(row.get("rule_id")), holdout=decision == "holdout", sent_at=at,
-            )
+            data = {
+                "contact_id": row["contact_id"], "campaign_id": str(row["campaign_id"]), "channel": row["channel"],
+                "variant_id": _opt(row.get("variant_id")), "content_hash": _opt(row.get("content_hash")),
+                "rule_id": _opt(row.get("rule_id")), "holdout": decision == "holdout", "sent_at": at,
+            }
+            try:
+                yield _send_record(data, source, item.line)
+            except InputError as exc:
+                if exc.field == "sent_at" and sent_at is None:
+                    raise InputError(exc.reason, source=source, line=item.line, field="decided_at") from None
+                raise
 
     counts.added = desk.record_sends(records(), actor=actor, stages=stages)
     return counts

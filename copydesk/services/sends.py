@@ -1,12 +1,20 @@
-"""Send history: what was sent to whom, for frequency caps and outcome measurement."""
+"""Send history: what was sent to whom, for frequency caps and outcome measurement.
+
+A send is stored once per campaign, contact, revision (content hash) and UTC day: the
+unique index ``sends_once_a_day`` (see copydesk/migrations.py) makes recording the same
+messages again, even with another ``sent_at`` on the same day, add nothing.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
 
-from copydesk import audit
+from pydantic import ValidationError
+
+from copydesk import audit, clock
 from copydesk.db import write_transaction
+from copydesk.inputs import printable, sane_moment
 from copydesk.models import SendRecord
 from copydesk.services.base import DeskBase
 from copydesk.services.permissions import require
@@ -21,8 +29,10 @@ class SendsMixin(DeskBase):
     def record_sends(
         self, records: Iterable[SendRecord], *, actor: str, stages: dict[str, str] | None = None
     ) -> int:
-        """Append send records (a record already present is skipped, so recording the
-        same file twice does not double-count). Returns how many were new."""
+        """Append send records. A send already stored for the same campaign, contact,
+        revision (content hash) and UTC day is skipped, so recording the same file twice,
+        or again with another ``sent_at`` that day, does not double-count. The audit event
+        is written only when the whole batch is stored. Returns how many were new."""
         stages = stages or {}
         with write_transaction(self.db):
             require(self.actor(actor), "sends.record")
@@ -34,7 +44,7 @@ class SendsMixin(DeskBase):
                     "INSERT OR IGNORE INTO sends (contact_id, campaign_id, channel, variant_id, content_hash, "
                     "rule_id, stage, holdout, sent_at) VALUES (?,?,?,?,?,?,?,?,?)",
                     [r.contact_id, r.campaign_id, r.channel.value, r.variant_id, r.content_hash, r.rule_id,
-                     stages.get(r.contact_id), int(r.holdout), r.sent_at.isoformat()],
+                     stages.get(r.contact_id), int(r.holdout), r.sent_at.isoformat()],  # UTC: see SendRecord
                 )
             added = self.db.execute("SELECT COUNT(*) FROM sends").fetchone()[0] - before
             audit.append(
@@ -43,10 +53,29 @@ class SendsMixin(DeskBase):
             )
         return int(added)
 
-    def send_history(self, channel: Channel | str, since: datetime) -> list[SendRecord]:
-        """Messages actually sent on ``channel`` since ``since`` (holdouts excluded)."""
+    def send_history(
+        self, channel: Channel | str, since: datetime, *, skipped: list[str] | None = None
+    ) -> list[SendRecord]:
+        """Messages actually sent on ``channel`` since ``since`` (holdouts excluded).
+
+        A stored send whose ``sent_at`` cannot be used (unreadable, outside what UTC can
+        hold, before 2000 or in the future: stored before these were refused) is left
+        out, never allowed to break the render; a line saying so goes to ``skipped``."""
         rows = self.db.execute(
-            f"SELECT {', '.join(SEND_COLUMNS)} FROM sends WHERE channel = ? AND sent_at >= ? AND holdout = 0",
+            f"SELECT id, {', '.join(SEND_COLUMNS)} FROM sends WHERE channel = ? AND sent_at >= ? AND holdout = 0",
             [str(channel), since.isoformat()],
         )
-        return [SendRecord.model_validate(dict(zip(SEND_COLUMNS, r, strict=True))) for r in rows]
+        now = clock.now()
+        out: list[SendRecord] = []
+        for row_id, *values in rows:
+            try:
+                record = SendRecord.model_validate(dict(zip(SEND_COLUMNS, values, strict=True)))
+                sane_moment(record.sent_at, now=now)
+            except (ValidationError, ValueError) as exc:
+                if skipped is not None:
+                    reason = (exc.errors()[0]["msg"].removeprefix("Value error, ")
+                              if isinstance(exc, ValidationError) else str(exc))
+                    skipped.append(printable(f"stored send #{row_id} ignored: sent_at {reason}"))
+                continue
+            out.append(record)
+        return out
