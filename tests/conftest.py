@@ -53,12 +53,36 @@ def sample_ws(tmp_path: Path) -> Workspace:
     return Workspace(root)
 
 
+#: A policy of one rule that ordinary copy never trips: workflow tests see no findings,
+#: while the library still refuses to check text without a policy (fail closed).
+QUIET_POLICY = """\
+pack: quiet
+brand:
+  name: Test
+  offers:
+    - {id: spring-boots-15, text: 15% off Summit Trail Boots until 30 April 2027}
+    - {id: free-returns-60, text: free returns within 60 days}
+    - {id: rewards-double-points, text: double Ridgeline Rewards points on orders over £50}
+rules:
+  - id: quiet.invisible
+    type: invisible
+    category: injection
+    severity: block
+    message: "Invisible character ({match})"
+    tests:
+      fire: ["a\\u200bb"]
+      pass: ["plain copy"]
+"""
+
+
 @pytest.fixture
 def bare_ws(tmp_path: Path) -> Workspace:
-    """A workspace with the sample briefs but no policy packs (no findings)."""
+    """A workspace with the sample briefs and a quiet policy (no findings on ordinary copy)."""
     root = tmp_path / "bare"
     root.mkdir()
     shutil.copytree(REPO / "briefs", root / "briefs")
+    (root / "guardrails").mkdir()
+    (root / "guardrails" / "policy.yaml").write_text(QUIET_POLICY, encoding="utf-8")
     (root / "copydesk.yaml").write_text("brand: Test\npolicy: guardrails\n", encoding="utf-8")
     (root / "store").mkdir()
     return Workspace(root)

@@ -78,6 +78,8 @@ class Policy:
         self.parts = parts
         self.brand = parts.brand
         self.files = list(parts.files)
+        #: sha256 of the pack files (set by the loader; empty for a policy built in code).
+        self.sha256 = ""
         entries = list(parts.rules)
         entries += [RuleEntry(claim_rule(c), parts.brand_source) for c in parts.brand.claims if c.disclaimer]
         self._rules: list[CompiledRule] = []

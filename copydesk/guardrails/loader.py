@@ -19,6 +19,7 @@ Errors name the file, the line and the rule: a malformed pack raises
 
 from __future__ import annotations
 
+import hashlib
 import threading
 from pathlib import Path
 from typing import Any
@@ -187,7 +188,16 @@ def entry_files(path: Path) -> list[Path]:
         return sorted(p for p in path.rglob("*.yaml") if p.is_file())
     if path.is_file():
         return [path]
-    raise PackError("policy path does not exist", source=_display(path))
+    raise PackError("policy path does not exist (check `policy:` in copydesk.yaml); nothing can be "
+                    "checked without a policy", source=_display(path))
+
+
+def files_digest(files: list[Path]) -> str:
+    """sha256 over the pack files' names and bytes, in a fixed order."""
+    digest = hashlib.sha256()
+    for f in sorted(files):
+        digest.update(f.name.encode() + b"\0" + f.read_bytes() + b"\0")
+    return digest.hexdigest()
 
 
 _CACHE: dict[Path, tuple[tuple[Any, ...], Policy]] = {}
@@ -206,7 +216,11 @@ def _stamp(path: Path, files: list[Path]) -> tuple[Any, ...]:
 
 
 def load_policy(path: str | Path) -> Policy:
-    """The effective policy for a pack file or folder; cached until a file changes."""
+    """The effective policy for a pack file or folder; cached until a file changes.
+
+    Fails closed: a missing path, a folder without packs and a policy with no rules
+    are errors, never a policy that passes everything. ``policy.sha256`` identifies
+    the exact pack files loaded (recorded with every check)."""
     root = Path(path).resolve()
     with _CACHE_LOCK:
         cached = _CACHE.get(root)
@@ -214,11 +228,19 @@ def load_policy(path: str | Path) -> Policy:
         stamp, policy = cached
         if _stamp(root, [Path(f).resolve() for f in policy.files]) == stamp:
             return policy
-    parts = build_parts(entry_files(root))
+    files = entry_files(root)
+    if not files:
+        raise PolicyError(f"{_display(root)}: no policy packs (*.yaml) in this folder; every check needs a "
+                          "policy, so nothing is checked until one is there")
+    parts = build_parts(files)
     policy = Policy(parts)
+    if not policy.rules:
+        raise PolicyError(f"{_display(root)}: the policy has no rules (all disabled or none defined); "
+                          "every check needs at least one rule")
     # the stamp covers the files actually loaded (parents included)
     loaded = [Path(f).resolve() for f in parts.files]
     policy.files = [str(p) for p in loaded]
+    policy.sha256 = files_digest(loaded)
     with _CACHE_LOCK:
         _CACHE[root] = (_stamp(root, loaded), policy)
     return policy

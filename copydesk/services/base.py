@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import sqlite_utils
 
-from copydesk.errors import NotFoundError, PermissionDenied
+from copydesk.errors import NotFoundError, PermissionDenied, PolicyError
 from copydesk.models import Brief, Content, Finding, Revision, User, Variant, Waiver
 from copydesk.vocab import Channel, Role, Status
 from copydesk.workspace import Workspace, WorkspaceConfig
@@ -96,20 +96,25 @@ class DeskBase:
         self.max_review_days = config.max_review_days
 
     @cached_property
-    def policy(self) -> Policy | None:
-        """The workspace's guardrail policy, or ``None`` when there is none."""
-        if self.workspace is None or not self.workspace.policy_path.exists():
-            return None
+    def policy(self) -> Policy:
+        """The workspace's guardrail policy. Fails closed (docs/design.md, invariant 9):
+        with no workspace, or a policy that is missing, empty or unreadable, this raises,
+        so every command that checks text stops instead of passing everything."""
+        if self.workspace is None:
+            raise PolicyError("no workspace, so no guardrail policy: text cannot be checked")
         from copydesk.guardrails import load_policy
 
         return load_policy(self.workspace.policy_path)
+
+    def policy_sha256(self) -> str:
+        """The sha256 of the policy's pack files (recorded with every check); raises when
+        there is no usable policy."""
+        return str(getattr(self.policy, "sha256", "") or "")
 
     def check_content(
         self, channel: Channel, fields: dict[str, str], brief: Brief | None
     ) -> list[Finding]:
         """Run the guardrails on one revision's fields."""
-        if self.policy is None:
-            return []
         return list(self.policy.check(channel, fields, brief=brief))
 
     # -- users -------------------------------------------------------------------

@@ -79,7 +79,9 @@ class ReviewsMixin(DeskBase):
             )
 
     def submit(self, variant_id: str, *, actor: str, expected_revision: int | None = None) -> Variant:
-        """Send a draft (or a rejected variant) to review. Open block findings prevent it."""
+        """Send a draft (or a rejected variant) to review. Open block findings prevent it,
+        and so does a missing or empty policy (the findings could not be trusted)."""
+        policy = self.policy_sha256()
         with write_transaction(self.db):
             require(self.actor(actor), "variant.submit")
             v = self._variant_row(variant_id)
@@ -101,7 +103,8 @@ class ReviewsMixin(DeskBase):
             )
             audit.append(
                 self.db, actor=actor, action="variant.submit", entity="variant", entity_id=variant_id,
-                data={"revision": v["current_revision"], "content_hash": variant.current.content_hash},
+                data={"revision": v["current_revision"], "content_hash": variant.current.content_hash,
+                      "policy": policy},
             )
         return self.get_variant(variant_id)
 
@@ -123,6 +126,7 @@ class ReviewsMixin(DeskBase):
         lie within ``max_review_days`` (copydesk.yaml).
         """
         comment = optional_visible(comment)
+        policy = self.policy_sha256()  # fails closed: no usable policy, no approval
         with write_transaction(self.db):
             require(self.actor(actor), "variant.review")
             v = self._variant_row(variant_id)
@@ -161,7 +165,7 @@ class ReviewsMixin(DeskBase):
             audit.append(
                 self.db, actor=actor, action="variant.approve", entity="variant", entity_id=variant_id,
                 data={"revision": v["current_revision"], "content_hash": digest, "comment": comment,
-                      "review_by": review_by.isoformat(), "reapproval": expired},
+                      "review_by": review_by.isoformat(), "reapproval": expired, "policy": policy},
             )
         return self.get_variant(variant_id)
 

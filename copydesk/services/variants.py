@@ -96,6 +96,7 @@ class VariantsMixin(DeskBase):
         workspace policy unless given (generation passes the ones it already has)."""
         brief = self.get_brief(brief_id)
         content = self._validated(brief, fields)
+        policy = self.policy_sha256()  # fails closed: no usable policy, no new text
         if findings is None:
             findings = self.check_content(brief.channel, content.fields, brief)
         findings = [*copy_findings(content.fields), *findings]
@@ -118,7 +119,7 @@ class VariantsMixin(DeskBase):
             audit.append(
                 self.db, actor=actor, action="variant.add", entity="variant", entity_id=variant_id,
                 data={"brief": brief.id, "revision": 1, "content_hash": digest,
-                      "findings": len(findings), "generated": bool(provenance)},
+                      "findings": len(findings), "generated": bool(provenance), "policy": policy},
             )
         return self.get_variant(variant_id)
 
@@ -137,6 +138,7 @@ class VariantsMixin(DeskBase):
         brief = self.get_brief(current.brief_id)
         merged = {**current.current.content.fields, **fields}
         content = self._validated(brief, merged)
+        policy = self.policy_sha256()
         findings = [*copy_findings(content.fields), *self.check_content(brief.channel, content.fields, brief)]
         with write_transaction(self.db):
             require(self.actor(actor), "variant.write")
@@ -164,7 +166,7 @@ class VariantsMixin(DeskBase):
             )
             audit.append(
                 self.db, actor=actor, action="variant.edit", entity="variant", entity_id=variant_id,
-                data={"revision": number, "content_hash": digest, "from_status": v["status"],
+                data={"revision": number, "content_hash": digest, "from_status": v["status"], "policy": policy,
                       "changed": sorted(k for k in fields if fields[k] != current.current.content.fields.get(k)),
                       "approval_withdrawn": withdrawn},
             )

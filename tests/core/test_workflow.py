@@ -18,6 +18,7 @@ from copydesk.errors import (
 )
 from copydesk.models import Finding
 from copydesk.vocab import Category, Severity, Status
+from tests.conftest import PASSWORD
 
 EMAIL = {"subject": "Care for your boots, {{ first_name | default('there') }}",
          "body": "Clean them after each walk with the Boot Care Kit.", "cta": "Read the guide"}
@@ -182,7 +183,7 @@ def test_expired_approval_is_not_eligible_and_can_be_reapproved(desk):
     assert desk.approved_content() == []
     assert [x.id for x in desk.list_variants(status="expired")] == [v.id]
     assert desk.list_variants(status="approved") == []
-    again = desk.approve(v.id, actor="bea", review_by=date.today() + timedelta(days=400))
+    again = desk.approve(v.id, actor="bea", review_by=date.today() + timedelta(days=300))
     assert again.status == Status.APPROVED and len(desk.approved_content()) == 1
 
 
@@ -215,17 +216,17 @@ def test_first_user_must_be_admin(bare_ws):
 
     d = Desk.memory(bare_ws)
     with pytest.raises(PermissionDenied, match="first user"):
-        d.add_user("ana", [Role.COPYWRITER], "longenough", actor=None)
-    d.add_user("root", [Role.ADMIN], "longenough", actor=None)
+        d.add_user("ana", [Role.COPYWRITER], PASSWORD, actor=None)
+    d.add_user("root", [Role.ADMIN], PASSWORD, actor=None)
     with pytest.raises(PermissionDenied):
-        d.add_user("ana", [Role.COPYWRITER], "longenough", actor=None)
-    assert d.authenticate("root", "longenough").name == "root"
+        d.add_user("ana", [Role.COPYWRITER], PASSWORD, actor=None)
+    assert d.authenticate("root", PASSWORD).name == "root"
     from copydesk.errors import AuthenticationError
 
     with pytest.raises(AuthenticationError):
         d.authenticate("root", "wrong-password")
     stored = d.db.execute("SELECT password_hash FROM users").fetchone()[0]
-    assert stored.startswith("scrypt$") and "longenough" not in stored
+    assert stored.startswith("scrypt$") and PASSWORD not in stored
 
 
 def test_count_matches_list_for_every_filter(desk):
