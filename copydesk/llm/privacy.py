@@ -167,9 +167,9 @@ def _builtin(text: str) -> Iterable[tuple[str, int, int]]:
             if _email(m):
                 yield "privacy.email", m.start(), m.end()
     for m in _DIGIT_RUN.finditer(text):
-        kind = _number_kind(m)
-        if kind:
-            yield kind, m.start(), m.end()
+        rule_id = _number_kind(m)
+        if rule_id:
+            yield rule_id, m.start(), m.end()
     for m in _ADDRESS.finditer(text):
         if m.group("name").split()[0] not in _NOT_STREET_NAMES:
             yield "privacy.address", m.start(), m.end()
