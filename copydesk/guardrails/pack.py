@@ -164,16 +164,3 @@ class Pack(Strict):
     personalization: Personalization | None = None
     grounding: Grounding | None = None
     rules: list[RuleSpec] = Field(default_factory=list)
-
-
-def __getattr__(name: str) -> Any:
-    # The spec models moved next to their rule classes (copydesk.guardrails.rules.*);
-    # ``from copydesk.guardrails.pack import Length`` keeps working for older callers.
-    if name.startswith("__"):  # the import system probes for __path__ and the like
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    from copydesk.guardrails.rules import RULE_TYPES
-
-    for cls in RULE_TYPES.values():
-        if cls.spec_model.__name__ == name:
-            return cls.spec_model
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

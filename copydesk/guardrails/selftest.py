@@ -10,8 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from copydesk.guardrails.engine import Policy
-from copydesk.guardrails.pack import Length, TestCase
+from copydesk.guardrails.pack import TestCase
 from copydesk.guardrails.rules import CompiledRule, Message
+from copydesk.guardrails.rules.length import Length
 from copydesk.vocab import CHANNEL_FIELDS, Channel
 
 BRIEF_FIELD = "key_message"

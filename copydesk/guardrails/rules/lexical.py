@@ -128,6 +128,8 @@ class SubstitutionRule(CompiledRule):
         return collect(found)
 
 
+#: A word between anchor and term (punctuation and dashes are not words; "well-being" is one).
+_GAP_WORD = re.compile(r"[^\W_]+(?:['’-][^\W_]+)*")
 _SENTENCE_END = re.compile(r"[.!?;:\n]")
 
 
@@ -165,7 +167,7 @@ class ProximityRule(CompiledRule):
         gap = text[lo:hi]
         if _SENTENCE_END.search(gap):
             return False
-        return len(gap.split()) <= self.spec.window
+        return len(_GAP_WORD.findall(gap)) <= self.spec.window
 
     def check(self, msg: Message, hits: Sequence[Hit]) -> list[Finding]:
         anchors = [(s, e) for s, e, t in hits if t.role == "anchor"]
