@@ -19,7 +19,6 @@ from copydesk.ui.highlight import md_escape
 from copydesk.ui.widgets import page_picker
 
 PER_PAGE = 6
-MAX_REVIEW_DAYS = 3 * 365
 PER_ROW = 3
 IN_REVIEW = "Submitted for review"
 EXPIRED = "Expired approvals"
@@ -64,7 +63,7 @@ def _actions(d: Desk, v: Variant, user: User) -> None:
         c1, c2 = st.columns(2)
         c1.checkbox("Set a review-by date", key=f"{key}-set-by")
         c2.date_input("Review by", value=today() + timedelta(days=d.review_days), min_value=today() + timedelta(days=1),
-                      max_value=today() + timedelta(days=MAX_REVIEW_DAYS), key=f"{key}-by",
+                      max_value=today() + timedelta(days=d.max_review_days), key=f"{key}-by",
                       label_visibility="collapsed")
         b1, b2 = st.columns(2)
         b1.form_submit_button("Approve", type="primary", on_click=_approve, args=(d, v.id, shown, key, user.name))
