@@ -4,31 +4,219 @@ Each event stores the hash of the previous one; ``audit_head`` holds the last
 sequence number and hash, so deleting the newest event is caught too. Events are
 written by :func:`append` inside the caller's transaction, so a state change and
 its record commit or roll back together (invariant 5).
+
+Two modes (docs/security.md says what each proves):
+
+- **sha256** (the default): anyone who can write the library file can also recompute
+  the chain; it proves the log is internally consistent, and with an anchor kept
+  elsewhere (:func:`anchor`) that nothing up to the anchor changed since.
+- **hmac-sha256**: once an admin keys the chain (:func:`start_keyed`, with
+  ``COPYDESK_AUDIT_KEY`` set), every event from the ``audit.keyed`` event on is an
+  HMAC under that key, so it cannot be recomputed without the key. The library
+  remembers it is keyed (the event is in the chain): without the key, nothing can be
+  written or verified.
+
+The append-only triggers are a tripwire: a write finds them missing and refuses, until
+an admin restores them (:func:`protect`), which is on the record. :func:`verify` also
+replays the chain against the library's state (:mod:`copydesk.audit_state`).
 """
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
+import os
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from pathlib import Path
+from typing import Any, Literal
 
 import sqlite_utils
+from pydantic import BaseModel, ConfigDict, Field
 
 from copydesk.clock import now_iso
+from copydesk.errors import AuditIntegrityError
 from copydesk.models import AuditEvent
 
 GENESIS = "0" * 64
+KEY_ENV = "COPYDESK_AUDIT_KEY"
+MIN_KEY_LENGTH = 16
+Mode = Literal["sha256", "hmac-sha256"]
+PLAIN: Mode = "sha256"
+KEYED: Mode = "hmac-sha256"
+#: Events about the chain itself: entity ``audit``, id ``chain`` (indexed, so cheap to find).
+CHAIN_ENTITY, CHAIN_ID = "audit", "chain"
+KEYED_ACTION, PROTECTED_ACTION = "audit.keyed", "audit.protected"
+#: At most this many problems are listed (the count of the rest follows).
+MAX_PROBLEMS = 20
 
+#: The append-only triggers, exactly as migration m005 creates them.
+TRIGGERS: dict[str, str] = {
+    name: (f"CREATE TRIGGER {name} BEFORE {op} ON audit_events "
+           "BEGIN SELECT RAISE(ABORT, 'audit events are append-only'); END")
+    for name, op in (("audit_events_no_update", "UPDATE"), ("audit_events_no_delete", "DELETE"))
+}
+
+_COLUMNS = "seq, at, actor, action, entity, entity_id, data, prev_hash, hash"
+
+
+# -- hashing ----------------------------------------------------------------------
 
 def _canonical(event: dict[str, Any]) -> bytes:
     body = {k: event[k] for k in ("seq", "at", "actor", "action", "entity", "entity_id", "data")}
     return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
 
 
-def event_hash(prev_hash: str, event: dict[str, Any]) -> str:
-    """sha256 over the previous hash and the event's canonical JSON."""
-    return hashlib.sha256(prev_hash.encode() + _canonical(event)).hexdigest()
+def event_hash(prev_hash: str, event: dict[str, Any], key: bytes | None = None) -> str:
+    """sha256 over the previous hash and the event's canonical JSON; with ``key``,
+    HMAC-SHA256 under that key instead."""
+    payload = prev_hash.encode() + _canonical(event)
+    if key is None:
+        return hashlib.sha256(payload).hexdigest()
+    return hmac.new(key, payload, hashlib.sha256).hexdigest()
+
+
+def env_key() -> bytes | None:
+    """The chain key from ``COPYDESK_AUDIT_KEY`` (``None`` when unset or empty)."""
+    value = os.environ.get(KEY_ENV, "")
+    if not value:
+        return None
+    if len(value) < MIN_KEY_LENGTH:
+        raise AuditIntegrityError(
+            f"{KEY_ENV} is too short: use at least {MIN_KEY_LENGTH} random characters "
+            "(e.g. python -c \"import secrets; print(secrets.token_hex(32))\")"
+        )
+    return value.encode()
+
+
+def keyed_since(db: sqlite_utils.Database) -> int | None:
+    """The sequence number of the ``audit.keyed`` event, or ``None`` for a plain chain."""
+    row = db.execute(
+        "SELECT MIN(seq) FROM audit_events WHERE entity = ? AND entity_id = ? AND action = ?",
+        [CHAIN_ENTITY, CHAIN_ID, KEYED_ACTION],
+    ).fetchone()
+    return int(row[0]) if row and row[0] is not None else None
+
+
+def _needs_key(since: int) -> AuditIntegrityError:
+    return AuditIntegrityError(
+        f"this library's audit chain is keyed (HMAC since event {since}): set {KEY_ENV} to write or verify it"
+    )
+
+
+def _not_keyed() -> AuditIntegrityError:
+    return AuditIntegrityError(
+        f"{KEY_ENV} is set but this library's audit chain is not keyed: a keyed chain rewritten without "
+        f"its key, or one never keyed (an admin runs 'copydesk audit key --as ADMIN', or unset {KEY_ENV})"
+    )
+
+
+def chain_key(db: sqlite_utils.Database) -> tuple[bytes | None, int | None]:
+    """(key, keyed since) for trusting what the chain says: the key is required once the
+    chain is keyed, and a key for a chain that is not keyed is refused (a downgrade)."""
+    since = keyed_since(db)
+    key = env_key()
+    if since is not None and key is None:
+        raise _needs_key(since)
+    if since is None and key is not None:
+        raise _not_keyed()
+    return key, since
+
+
+def authentic(event: dict[str, Any], key: bytes | None, since: int | None) -> bool:
+    """True when ``event``'s hash matches its content and stored ``prev_hash`` (under
+    the key from event ``since`` on). Says nothing about its place in the chain."""
+    use = key if since is not None and event["seq"] >= since else None
+    return hmac.compare_digest(event_hash(event["prev_hash"], event, use), str(event["hash"]))
+
+
+# -- triggers ---------------------------------------------------------------------
+
+def _squash(sql: str) -> str:
+    return re.sub(r"\s+", " ", sql).strip().lower()
+
+
+def trigger_problems(db: sqlite_utils.Database) -> list[str]:
+    """The append-only triggers that are missing or not what m005 created, and any
+    other trigger on the log's tables (one could rewrite what is appended)."""
+    found = {name: (table, sql or "") for name, table, sql in db.execute(
+        "SELECT name, tbl_name, sql FROM sqlite_master WHERE type = 'trigger' "
+        "AND tbl_name IN ('audit_events', 'audit_head')"
+    )}
+    out = []
+    for name, sql in TRIGGERS.items():
+        if name not in found:
+            out.append(f"the append-only trigger {name} is missing")
+        elif _squash(found[name][1]) != _squash(sql):
+            out.append(f"the append-only trigger {name} was replaced by one that does something else")
+    out += [f"an unexpected trigger {name!r} is defined on {table}"
+            for name, (table, _) in sorted(found.items()) if name not in TRIGGERS]
+    return out
+
+
+def _require_triggers(db: sqlite_utils.Database) -> None:
+    problems = trigger_problems(db)
+    if problems:
+        raise AuditIntegrityError(
+            f"the audit log is unprotected ({problems[0]}): nothing is written until an admin checks "
+            "'copydesk audit verify' and runs 'copydesk audit protect --as ADMIN'"
+        )
+
+
+# -- writing ----------------------------------------------------------------------
+
+def _head(db: sqlite_utils.Database) -> tuple[int, str] | None:
+    row = db.execute("SELECT seq, hash FROM audit_head WHERE id = 1").fetchone()
+    return (int(row[0]), str(row[1])) if row else None
+
+
+def _write_key(db: sqlite_utils.Database, head: tuple[int, str] | None) -> bytes | None:
+    """The key the next event is chained with; refuses a key the chain does not know,
+    a keyed chain without the key, and a key that does not verify the newest event."""
+    key, since = chain_key(db)
+    if since is None:
+        return None
+    last = db.execute(f"SELECT {_COLUMNS} FROM audit_events WHERE seq = ?", [head[0] if head else 0]).fetchone()
+    if last is None or not authentic(row_event(last), key, since):
+        raise AuditIntegrityError(
+            f"{KEY_ENV} does not verify the newest audit event: a wrong key, or the log was altered "
+            "(run 'copydesk audit verify')"
+        )
+    return key
+
+
+def _write(
+    db: sqlite_utils.Database, key: bytes | None, head: tuple[int, str] | None, *,
+    actor: str, action: str, entity: str, entity_id: str, data: dict[str, Any] | None,
+) -> AuditEvent:
+    seq, prev = (head[0] + 1, head[1]) if head else (1, GENESIS)
+    event: dict[str, Any] = {
+        "seq": seq, "at": now_iso(), "actor": actor, "action": action, "entity": entity,
+        "entity_id": entity_id, "data": data or {},
+    }
+    digest = event_hash(prev, event, key)
+    db.execute(
+        f"INSERT INTO audit_events ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [seq, event["at"], actor, action, entity, entity_id,
+         json.dumps(event["data"], sort_keys=True, ensure_ascii=False), prev, digest],
+    )
+    db.execute(
+        "INSERT INTO audit_head (id, seq, hash) VALUES (1, ?, ?) "
+        "ON CONFLICT(id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash",
+        [seq, digest],
+    )
+    return AuditEvent(
+        seq=seq, at=datetime.fromisoformat(event["at"]), actor=actor, action=action, entity=entity,
+        entity_id=entity_id, data=event["data"], prev_hash=prev, hash=digest,
+    )
+
+
+def _in_transaction(db: sqlite_utils.Database) -> None:
+    if not db.conn.in_transaction:
+        raise RuntimeError("the audit log is written only inside the change's transaction")
 
 
 def append(
@@ -40,105 +228,83 @@ def append(
     entity_id: str,
     data: dict[str, Any] | None = None,
 ) -> AuditEvent:
-    """Append one event. Call inside the write transaction of the change it records."""
-    if not db.conn.in_transaction:
-        raise RuntimeError("audit.append must run inside the change's transaction")
-    head = db.execute("SELECT seq, hash FROM audit_head WHERE id = 1").fetchone()
-    seq, prev = (head[0] + 1, head[1]) if head else (1, GENESIS)
-    event: dict[str, Any] = {
-        "seq": seq,
-        "at": now_iso(),
-        "actor": actor,
-        "action": action,
-        "entity": entity,
-        "entity_id": entity_id,
-        "data": data or {},
-    }
-    digest = event_hash(prev, event)
-    db.execute(
-        "INSERT INTO audit_events (seq, at, actor, action, entity, entity_id, data, prev_hash, hash)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        [
-            seq,
-            event["at"],
-            actor,
-            action,
-            entity,
-            entity_id,
-            json.dumps(event["data"], sort_keys=True, ensure_ascii=False),
-            prev,
-            digest,
-        ],
-    )
-    db.execute(
-        "INSERT INTO audit_head (id, seq, hash) VALUES (1, ?, ?) "
-        "ON CONFLICT(id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash",
-        [seq, digest],
-    )
-    return AuditEvent(
-        seq=seq,
-        at=datetime.fromisoformat(event["at"]),
-        actor=actor,
-        action=action,
-        entity=entity,
-        entity_id=entity_id,
-        data=event["data"],
-        prev_hash=prev,
-        hash=digest,
-    )
+    """Append one event. Call inside the write transaction of the change it records.
+    Refused (an :class:`AuditIntegrityError`, so the change rolls back) while the
+    append-only triggers are missing, and in keyed mode without the right key."""
+    _in_transaction(db)
+    _require_triggers(db)
+    head = _head(db)
+    return _write(db, _write_key(db, head), head, actor=actor, action=action, entity=entity,
+                  entity_id=entity_id, data=data)
 
 
-def _row_event(row: tuple[Any, ...]) -> dict[str, Any]:
+def protect(db: sqlite_utils.Database, *, actor: str) -> list[str]:
+    """Re-create missing (or replaced) append-only triggers, drop any other trigger on
+    the log's tables, and record it as an ``audit.protected`` event by ``actor``. Returns
+    what was done, e.g. ``["restored audit_events_no_delete"]`` (nothing: a no-op). The
+    caller checks that ``actor`` is an admin, inside the same transaction."""
+    _in_transaction(db)
+    problems = trigger_problems(db)
+    if not problems:
+        return []
+    found = {name: _squash(sql or "") for name, sql in db.execute(
+        "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name IN ('audit_events', 'audit_head')"
+    )}
+    done = []
+    for name in sorted(set(found) - set(TRIGGERS)):
+        db.execute(f'DROP TRIGGER "{name.replace(chr(34), chr(34) * 2)}"')
+        done.append(f"dropped {name!r}")
+    for name, sql in TRIGGERS.items():
+        if found.get(name) != _squash(sql):
+            if name in found:
+                db.execute(f"DROP TRIGGER {name}")
+            db.execute(sql)
+            done.append(f"restored {name}")
+    head = _head(db)
+    _write(db, _write_key(db, head), head, actor=actor, action=PROTECTED_ACTION, entity=CHAIN_ENTITY,
+           entity_id=CHAIN_ID, data={"done": done, "found": problems})
+    return done
+
+
+def start_keyed(db: sqlite_utils.Database, *, actor: str) -> AuditEvent:
+    """Key the chain with ``COPYDESK_AUDIT_KEY``: the ``audit.keyed`` event (itself an
+    HMAC) and every later one need the key. The caller checks ``actor`` is an admin."""
+    _in_transaction(db)
+    _require_triggers(db)
+    key = env_key()
+    if key is None:
+        raise AuditIntegrityError(f"set {KEY_ENV} to the key first (at least {MIN_KEY_LENGTH} random characters)")
+    since = keyed_since(db)
+    if since is not None:
+        raise AuditIntegrityError(f"the audit chain is already keyed (since event {since}); keys are not rotated")
+    head = _head(db)
+    return _write(db, key, head, actor=actor, action=KEYED_ACTION, entity=CHAIN_ENTITY, entity_id=CHAIN_ID,
+                  data={"mode": KEYED})
+
+
+# -- reading ----------------------------------------------------------------------
+
+def row_event(row: tuple[Any, ...]) -> dict[str, Any]:
+    """An ``audit_events`` row (columns as :data:`_COLUMNS`) as an event dict."""
     seq, at, actor, action, entity, entity_id, data, prev_hash, digest = row
     try:
         parsed = json.loads(data)
     except (TypeError, ValueError):
         parsed = {"_unparseable": data}
     return {
-        "seq": seq,
-        "at": at,
-        "actor": actor,
-        "action": action,
-        "entity": entity,
-        "entity_id": entity_id,
-        "data": parsed,
-        "prev_hash": prev_hash,
-        "hash": digest,
+        "seq": seq, "at": at, "actor": actor, "action": action, "entity": entity,
+        "entity_id": entity_id, "data": parsed if isinstance(parsed, dict) else {"_value": parsed},
+        "prev_hash": prev_hash, "hash": digest,
     }
 
 
-def verify(db: sqlite_utils.Database) -> tuple[bool, str, int]:
-    """Check the whole chain. Returns (ok, message, events checked).
-
-    Detects an edited event (its hash no longer matches), a deleted or inserted
-    event (a gap in ``seq`` or a broken ``prev_hash`` link), reordered events, and a
-    deleted newest event (the chain no longer ends at ``audit_head``).
-    """
-    prev = GENESIS
-    expected_seq = 1
-    count = 0
-    rows = db.execute(
-        "SELECT seq, at, actor, action, entity, entity_id, data, prev_hash, hash "
-        "FROM audit_events ORDER BY rowid"
-    )
-    for row in rows:
-        event = _row_event(row)
-        seq = event["seq"]
-        if seq != expected_seq:
-            return False, f"event {expected_seq} is missing or out of order (found {seq})", count
-        if event["prev_hash"] != prev:
-            return False, f"event {seq} does not link to the event before it", count
-        if event_hash(prev, event) != event["hash"]:
-            return False, f"event {seq} was altered: its hash does not match its content", count
-        prev = event["hash"]
-        expected_seq += 1
-        count += 1
-    head = db.execute("SELECT seq, hash FROM audit_head WHERE id = 1").fetchone()
-    if head is None and count:
-        return False, "the audit head record is missing", count
-    if head is not None and (head[0] != count or head[1] != prev):
-        return False, f"the chain ends at event {count} but the head records event {head[0]}", count
-    return True, f"audit chain intact: {count} events", count
+def iter_events(
+    db: sqlite_utils.Database, where: str = "", params: list[Any] | None = None,
+) -> Iterator[dict[str, Any]]:
+    """Events as dicts in stored order, optionally filtered by ``where`` (SQL)."""
+    sql = f"SELECT {_COLUMNS} FROM audit_events" + (f" WHERE {where}" if where else "") + " ORDER BY seq"
+    for row in db.execute(sql, params or []):
+        yield row_event(row)
 
 
 def events(
@@ -160,13 +326,13 @@ def events(
     if action:
         where.append("action = ?")
         params.append(action)
-    sql = "SELECT seq, at, actor, action, entity, entity_id, data, prev_hash, hash FROM audit_events"
+    sql = f"SELECT {_COLUMNS} FROM audit_events"
     if where:
         sql += " WHERE " + " AND ".join(where)
     sql += " ORDER BY seq DESC"
     if limit:
         sql += f" LIMIT {int(limit)}"
-    out = [AuditEvent.model_validate(_row_event(r)) for r in db.execute(sql, params)]
+    out = [AuditEvent.model_validate(row_event(r)) for r in db.execute(sql, params)]
     out.reverse()
     return out
 
@@ -176,3 +342,159 @@ def facets(db: sqlite_utils.Database) -> tuple[list[str], list[str]]:
     actors = [r[0] for r in db.execute("SELECT DISTINCT actor FROM audit_events ORDER BY actor")]
     actions = [r[0] for r in db.execute("SELECT DISTINCT action FROM audit_events ORDER BY action")]
     return actors, actions
+
+
+def shape_problem(db: sqlite_utils.Database) -> str | None:
+    """A cheap check of the chain's outline: sequence numbers 1..N without gaps, ending
+    at the head record. ``None`` when it holds (the hashes are not checked here)."""
+    count, low, high = db.execute("SELECT COUNT(*), MIN(seq), MAX(seq) FROM audit_events").fetchone()
+    head = _head(db)
+    if count and (low != 1 or high != count):
+        return f"events are missing: {count} events numbered {low} to {high}"
+    if head is None:
+        return "the audit head record is missing" if count else None
+    if head[0] != count:
+        return f"the chain ends at event {count} but the head records event {head[0]}"
+    last = db.execute("SELECT hash FROM audit_events WHERE seq = ?", [count]).fetchone()
+    if last is None or last[0] != head[1]:
+        return f"the head record does not match event {count}"
+    return None
+
+
+# -- anchors ----------------------------------------------------------------------
+
+class Anchor(BaseModel):
+    """The chain's head at one moment, kept outside the library (``audit anchor``)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    seq: int = Field(ge=1)
+    hash: str = Field(pattern=r"^[0-9a-f]{64}$")
+    at: str
+    mode: Mode
+
+
+def load_anchor(path: Path | str) -> Anchor:
+    """Read an anchor file written by ``copydesk audit anchor --out``."""
+    from copydesk.yamlio import load_model
+
+    return load_model(path, Anchor)
+
+
+def anchor_problem(db: sqlite_utils.Database, anchor: Anchor) -> str | None:
+    """Why the chain does not extend ``anchor`` (rollback, truncation or rewrite), or
+    ``None`` when it does: it holds that exact event at that sequence number."""
+    row = db.execute("SELECT at, hash FROM audit_events WHERE seq = ?", [anchor.seq]).fetchone()
+    if row is None:
+        count = db.execute("SELECT COUNT(*) FROM audit_events").fetchone()[0]
+        return (f"the anchor records event {anchor.seq} ({anchor.at}) but the chain has only {count}: "
+                "it was truncated or rolled back")
+    if row[1] != anchor.hash or row[0] != anchor.at:
+        return (f"event {anchor.seq} is not the one anchored ({anchor.hash[:12]}…, {anchor.at}): "
+                "the chain was rolled back and rewritten since")
+    return None
+
+
+# -- verification -----------------------------------------------------------------
+
+@dataclass
+class Verification:
+    """The outcome of :func:`check`: the problems found (none: intact) and notes."""
+
+    count: int = 0
+    problems: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    head: Anchor | None = None
+    keyed_since: int | None = None
+
+    @property
+    def ok(self) -> bool:
+        """True when nothing is wrong."""
+        return not self.problems
+
+    def summary(self) -> str:
+        """One line for a success, else the problems, one per line (at most 20)."""
+        if self.ok:
+            mode = f"HMAC-keyed since event {self.keyed_since}" if self.keyed_since else "sha256, not keyed"
+            return (f"audit chain intact: {self.count} events ({mode}), and they explain every variant, "
+                    "revision, review, waiver, brief and user in the library")
+        shown = self.problems[:MAX_PROBLEMS]
+        more = len(self.problems) - len(shown)
+        return "\n".join(shown + ([f"... and {more} more"] if more > 0 else []))
+
+
+def _event_problem(
+    event: dict[str, Any], expected: int, prev: str, key: bytes | None, since: int | None,
+) -> str | None:
+    seq = event["seq"]
+    if seq != expected:
+        return f"event {expected} is missing or out of order (found {seq})"
+    if event["prev_hash"] != prev:
+        return f"event {seq} does not link to the event before it"
+    if not authentic(event, key, since):
+        why = "its HMAC does not match (altered, or a wrong key)" if since else "its hash does not match its content"
+        return f"event {seq} was altered: {why}"
+    return None
+
+
+def _check_chain(
+    db: sqlite_utils.Database, result: Verification, feed: Callable[[dict[str, Any]], None],
+) -> bool:
+    """Walk every event once: sequence, links, hashes (keyed from the ``audit.keyed``
+    event on); each event that checks out goes to ``feed``. False at the first bad one."""
+    key = env_key()
+    prev, since = GENESIS, None
+    last: dict[str, Any] | None = None
+    for event in iter_events(db):
+        if since is None and event["action"] == KEYED_ACTION and event["entity"] == CHAIN_ENTITY:
+            since = event["seq"]
+            if key is None:
+                result.problems.append(str(_needs_key(since)))
+                return False
+        problem = _event_problem(event, result.count + 1, prev, key, since)
+        if problem is not None:
+            result.problems.append(problem)
+            return False
+        feed(event)
+        prev, last = event["hash"], event
+        result.count += 1
+    result.keyed_since = since
+    if last is not None:
+        result.head = Anchor(seq=last["seq"], hash=last["hash"], at=str(last["at"]), mode=KEYED if since else PLAIN)
+    problem = shape_problem(db)
+    if problem:
+        result.problems.append(problem)
+        return False
+    if key is not None and since is None:
+        result.problems.append(str(_not_keyed()))
+        return False
+    return True
+
+
+def check(db: sqlite_utils.Database, *, anchor: Anchor | None = None) -> Verification:
+    """Verify everything: the chain (edited, deleted, inserted, reordered events; the
+    newest deleted), the append-only triggers, the library's state against what the
+    chain explains, and, given an ``anchor``, that the chain still holds it."""
+    from copydesk.audit_state import Replay, compare
+
+    result = Verification()
+    replay = Replay()
+    intact = _check_chain(db, result, replay.feed)
+    result.problems += trigger_problems(db)
+    if intact:
+        result.problems += compare(db, replay, events=result.count)
+        result.notes += replay.notes
+    if anchor is not None:
+        problem = anchor_problem(db, anchor)
+        if problem:
+            result.problems.append(problem)
+        else:
+            result.notes.append(f"the chain still holds the anchored event {anchor.seq} ({anchor.at})")
+    return result
+
+
+def verify(db: sqlite_utils.Database) -> tuple[bool, str, int]:
+    """Check the chain and the state it explains. Returns (ok, message, events checked):
+    the message is one line when intact, else every problem found, one per line."""
+    result = check(db)
+    return result.ok, result.summary(), result.count

@@ -1,4 +1,5 @@
-"""The audit chain detects any edited, deleted, inserted or reordered event."""
+"""The audit chain detects any edited, deleted, inserted or reordered event, and the
+state check reads every event shape the code writes (attacks: test_audit_tamper.py)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import json
 import pytest
 
 from copydesk import audit
+from copydesk.audit_state import Replay, approval_problem
 
 
 def _work(desk):
@@ -92,3 +94,49 @@ def test_state_change_and_audit_event_commit_together(desk, monkeypatch):
     with pytest.raises(RuntimeError):
         desk.submit(v.id, actor="ana")
     assert desk.get_variant(v.id).status == "draft"
+
+
+def test_events_lacking_data_keys_still_replay():
+    """Events written by an older copydesk may lack data keys: the replay falls back
+    (the revision after the current one, the approving event's own actor) and never fails."""
+    replay = Replay()
+    shapes = ["variant.add", "variant.submit", "variant.approve", "variant.edit", "variant.submit",
+              "variant.reject", "finding.waive", "variant.retire", "user.add", "user.roles", "user.deactivate",
+              "brief.add", "brief.update", "audit.protected", "some.future.action"]
+    for seq, action in enumerate(shapes, start=1):
+        entity_id = "ben" if action.startswith("user.") else "V1"
+        replay.feed({"seq": seq, "at": "2026-01-01T00:00:00+00:00", "actor": "bea", "action": action,
+                     "entity": action.split(".")[0], "entity_id": entity_id, "data": {}})
+    v1 = replay.variants["V1"]
+    assert (v1.status, v1.current, v1.approval) == ("retired", 2, None)
+    assert not replay.users["ben"].active and replay.users["ben"].roles is None
+    assert replay.briefs["V1"].version is None and not replay.problems
+
+
+def test_an_approval_from_an_event_without_a_hash_binds_its_revision_and_approver():
+    replay = Replay()
+    for seq, (action, data) in enumerate([("variant.add", {"revision": 1}), ("variant.approve", {})], start=1):
+        replay.feed({"seq": seq, "at": "2026-01-01T00:00:00+00:00", "actor": "ben", "action": action,
+                     "entity": "variant", "entity_id": "V1", "data": data})
+    state = replay.variants["V1"]
+    assert approval_problem("V1", 1, "ab" * 32, "ben", "2027-01-01", state) is None
+    assert "no event approves revision 2" in approval_problem("V1", 2, "ab" * 32, "ben", None, state)
+    assert "approver is recorded as 'bea'" in approval_problem("V1", 1, "ab" * 32, "bea", None, state)
+
+
+@pytest.mark.parametrize("tamper,expect", [
+    ("UPDATE briefs SET data = replace(data, 'boot', 'shoe') WHERE id = 'boots-onboarding'",
+     "brief 'boots-onboarding' differs"),
+    ("UPDATE briefs SET version = 7 WHERE id = 'boots-onboarding'", "is at version 7"),
+    ("UPDATE revisions SET author = 'bea' WHERE number = 1", "names 'bea' as its author"),
+    ("UPDATE reviews SET comment = 'legal said yes'", "has no event"),
+    ("DELETE FROM reviews", "is missing from the library"),
+    ("UPDATE variants SET current_revision = 2", "its events leave it at 1"),
+    ("DELETE FROM users WHERE name = 'max'", "user 'max' (added at event"),
+])
+def test_the_state_check_covers_briefs_revisions_reviews_and_users(desk, tamper, expect):
+    _work(desk)
+    desk.db.execute(tamper)
+    desk.db.conn.commit()
+    ok, message = desk.verify_audit()
+    assert not ok and expect in message
