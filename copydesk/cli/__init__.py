@@ -14,8 +14,8 @@ import typer
 
 from copydesk.cli.common import console_err, state
 from copydesk.cli.display import lit
-from copydesk.errors import CopydeskError
-from copydesk.inputs import printable
+from copydesk.errors import CopydeskError, InputError
+from copydesk.inputs import bad_character, has_surrogates, printable
 from copydesk.workspace import find_workspace
 
 #: Exit status for a bug (EX_SOFTWARE in sysexits.h).
@@ -68,9 +68,25 @@ def _register_all() -> None:
 _register_all()
 
 
+def _check_arguments(args: list[str]) -> None:
+    """Refuse an argument that is not valid UTF-8 (the OS hands it over with lone
+    surrogates): it could not be stored, looked up or printed. Names the option."""
+    for i, arg in enumerate(args):
+        if not has_surrogates(arg):
+            continue
+        name, _, value = arg.partition("=") if arg.startswith("--") else ("", "", arg)
+        if not name and i and args[i - 1].startswith("--") and "=" not in args[i - 1]:
+            name = args[i - 1]
+        problem = bad_character(value) or "is not valid UTF-8 text"
+        if name:
+            raise InputError(problem, field=name.lstrip("-"))
+        raise InputError(f"argument {i + 1} {problem}")
+
+
 def main(argv: list[str] | None = None) -> None:
     """Console-script entry point; ``argv`` defaults to ``sys.argv[1:]``."""
     try:
+        _check_arguments(sys.argv[1:] if argv is None else argv)
         code = app(args=argv, prog_name="copydesk", standalone_mode=False)
         if isinstance(code, int) and code:
             sys.exit(code)

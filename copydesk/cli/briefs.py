@@ -10,6 +10,7 @@ from rich.table import Table
 from copydesk.cli.common import ACT_AS_HELP, console, console_err, open_desk
 from copydesk.cli.display import cell, lit
 from copydesk.errors import CopydeskError, InputError
+from copydesk.inputs import has_surrogates
 
 briefs = typer.Typer(help="Briefs: what to say to whom (segment level, never contact data).", no_args_is_help=True)
 
@@ -31,6 +32,10 @@ def _load(paths: list[Path], as_: str, update: bool) -> None:
         raise InputError("no brief files found")
     failed = 0
     for path in files:
+        if has_surrogates(str(path)):
+            failed += 1
+            console_err.print(f"[red]error:[/] {lit(path)}: the file name is not valid UTF-8 text (rename the file)")
+            continue
         try:
             brief = desk.add_brief_file(path, actor=as_, update=update)
         except CopydeskError as exc:

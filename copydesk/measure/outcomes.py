@@ -264,9 +264,13 @@ def _read_jsonl(path: Path, source: str) -> Iterator[tuple[int, dict[str, Any] |
 
 def read_rows(path: Path, *, source: str | None = None) -> Iterator[tuple[int, dict[str, Any] | Reject]]:
     """Yield ``(line, raw row)`` or ``(line, Reject)`` from a ``.csv`` or ``.jsonl`` file."""
-    name = source or str(path)
+    name = printable(source or str(path))
     if not path.is_file():
         raise InputError("file not found", source=name)
+    try:
+        path.open("rb").close()
+    except OSError as exc:
+        raise InputError(f"cannot read: {exc.strerror or exc}", source=name) from None
     suffix = path.suffix.lower()
     if suffix == ".csv":
         return _read_csv(path, name)

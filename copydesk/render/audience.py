@@ -115,7 +115,11 @@ def read_rows(path: Path | str) -> Iterator[Record | Reject]:
     path = Path(path)
     fmt = file_format(path)
     if not path.is_file():
-        raise InputError("file not found", source=str(path))
+        raise InputError("file not found", source=printable(str(path)))
+    try:
+        path.open("rb").close()
+    except OSError as exc:
+        raise InputError(f"cannot read: {exc.strerror or exc}", source=printable(str(path))) from None
     if fmt == "csv":
         yield from _read_csv(path)
     elif fmt == "jsonl":
@@ -296,11 +300,17 @@ class RowWriter:
         self.columns = list(columns)
         self.count = 0
         self._tmp = self.path.with_name(self.path.name + ".part")
-        self.path.parent.mkdir(parents=True, exist_ok=True)
         self._fh: IO[str] | None = None
         self._csv: Any = None
         self._pq: Any = None
         self._batch: list[dict[str, Any]] = []
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._open()
+        except OSError as exc:
+            raise InputError(f"cannot write: {exc.strerror or exc}", source=printable(str(self.path))) from None
+
+    def _open(self) -> None:
         if self.format == "csv":
             self._fh = self._tmp.open("w", encoding="utf-8", newline="")
             self._csv = csv.writer(self._fh)

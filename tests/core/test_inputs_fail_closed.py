@@ -365,3 +365,39 @@ def test_a_bug_is_one_line_and_exit_70_never_a_traceback(  # type: ignore[no-unt
     monkeypatch.setenv("COPYDESK_DEBUG", "1")
     with pytest.raises(RuntimeError, match="boom"):
         cli("-w", str(bare_ws.root), "library", "list")
+
+
+@pytest.mark.parametrize(("args", "named"), [
+    (("variant", "show", "V\udcff"), "argument 5 contains"),
+    (("brief", "show", "b\udcff"), "argument 5 contains"),
+    (("library", "search", "boot\udcff"), "argument 5 contains"),
+    (("review", "approve", "V1", "--as", "ben\udcff"), "field 'as'"),
+    (("library", "export", "--out=/tmp/x\udcff.json", "--as", "max"), "field 'out'"),
+])
+def test_an_argument_that_is_not_utf8_is_one_line_naming_it(  # type: ignore[no-untyped-def]
+    cli, desk: Desk, bare_ws: Workspace, args: tuple[str, ...], named: str
+) -> None:
+    r = cli("-w", str(bare_ws.root), *args)
+    assert r.code == 1 and r.err.startswith("error: ") and named in r.err and "U+DCFF" in r.err, r
+    assert "internal error" not in r.err
+
+
+def test_an_output_file_that_cannot_be_created_is_one_line(cli, ws: Workspace) -> None:  # type: ignore[no-untyped-def]
+    blocker = ws.root / "taken"
+    blocker.write_text("a file, not a folder", encoding="utf-8")
+    r = cli("-w", str(ws.root), "render", "spring-boots", "--audience", str(ws.audiences_dir / "sample-contacts.csv"),
+            "--out", str(blocker / "m.csv"))
+    assert r.code == 1 and f"{blocker / 'm.csv'}: cannot write" in r.err and "internal error" not in r.err, r
+
+
+def test_a_brief_file_whose_name_is_not_utf8_is_reported_and_the_others_added(  # type: ignore[no-untyped-def]
+    cli, desk: Desk, bare_ws: Workspace, tmp_path: Path
+) -> None:
+    folder = tmp_path / "in"
+    folder.mkdir()
+    text = (REPO / "briefs" / "boots-onboarding.yaml").read_text(encoding="utf-8")
+    (folder / "b\udcff.yaml").write_text(text.replace("id: boots-onboarding", "id: odd-name"), encoding="utf-8")
+    (folder / "good.yaml").write_text(text.replace("id: boots-onboarding", "id: good-name"), encoding="utf-8")
+    r = cli("-w", str(bare_ws.root), "brief", "add", str(folder), "--as", "ana")
+    assert r.code == 1 and "b\\udcff.yaml: the file name is not valid UTF-8" in r.err, r
+    assert "internal error" not in r.err and "added brief good-name" in r.out
