@@ -18,7 +18,7 @@ Two modes (docs/security.md says what each proves):
 
 The append-only triggers are a tripwire: a write finds them missing and refuses, until
 an admin restores them (:func:`protect`), which is on the record. :func:`verify` also
-replays the chain against the library's state (:mod:`copydesk.audit_state`).
+replays the chain against the library's state and checks anchors (:mod:`copydesk.audit_verify`).
 """
 
 from __future__ import annotations
@@ -29,13 +29,11 @@ import json
 import os
 import re
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
 from typing import Any, Literal
 
 import sqlite_utils
-from pydantic import BaseModel, ConfigDict, Field
 
 from copydesk.clock import now_iso
 from copydesk.errors import AuditIntegrityError
@@ -50,8 +48,6 @@ KEYED: Mode = "hmac-sha256"
 #: Events about the chain itself: entity ``audit``, id ``chain`` (indexed, so cheap to find).
 CHAIN_ENTITY, CHAIN_ID = "audit", "chain"
 KEYED_ACTION, PROTECTED_ACTION = "audit.keyed", "audit.protected"
-#: At most this many problems are listed (the count of the rest follows).
-MAX_PROBLEMS = 20
 
 #: The append-only triggers, exactly as migration m005 creates them.
 TRIGGERS: dict[str, str] = {
@@ -361,67 +357,7 @@ def shape_problem(db: sqlite_utils.Database) -> str | None:
     return None
 
 
-# -- anchors ----------------------------------------------------------------------
-
-class Anchor(BaseModel):
-    """The chain's head at one moment, kept outside the library (``audit anchor``)."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    seq: int = Field(ge=1)
-    hash: str = Field(pattern=r"^[0-9a-f]{64}$")
-    at: str
-    mode: Mode
-
-
-def load_anchor(path: Path | str) -> Anchor:
-    """Read an anchor file written by ``copydesk audit anchor --out``."""
-    from copydesk.yamlio import load_model
-
-    return load_model(path, Anchor)
-
-
-def anchor_problem(db: sqlite_utils.Database, anchor: Anchor) -> str | None:
-    """Why the chain does not extend ``anchor`` (rollback, truncation or rewrite), or
-    ``None`` when it does: it holds that exact event at that sequence number."""
-    row = db.execute("SELECT at, hash FROM audit_events WHERE seq = ?", [anchor.seq]).fetchone()
-    if row is None:
-        count = db.execute("SELECT COUNT(*) FROM audit_events").fetchone()[0]
-        return (f"the anchor records event {anchor.seq} ({anchor.at}) but the chain has only {count}: "
-                "it was truncated or rolled back")
-    if row[1] != anchor.hash or row[0] != anchor.at:
-        return (f"event {anchor.seq} is not the one anchored ({anchor.hash[:12]}…, {anchor.at}): "
-                "the chain was rolled back and rewritten since")
-    return None
-
-
 # -- verification -----------------------------------------------------------------
-
-@dataclass
-class Verification:
-    """The outcome of :func:`check`: the problems found (none: intact) and notes."""
-
-    count: int = 0
-    problems: list[str] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
-    head: Anchor | None = None
-    keyed_since: int | None = None
-
-    @property
-    def ok(self) -> bool:
-        """True when nothing is wrong."""
-        return not self.problems
-
-    def summary(self) -> str:
-        """One line for a success, else the problems, one per line (at most 20)."""
-        if self.ok:
-            mode = f"HMAC-keyed since event {self.keyed_since}" if self.keyed_since else "sha256, not keyed"
-            return (f"audit chain intact: {self.count} events ({mode}), and they explain every variant, "
-                    "revision, review, waiver, brief and user in the library")
-        shown = self.problems[:MAX_PROBLEMS]
-        more = len(self.problems) - len(shown)
-        return "\n".join(shown + ([f"... and {more} more"] if more > 0 else []))
-
 
 def _event_problem(
     event: dict[str, Any], expected: int, prev: str, key: bytes | None, since: int | None,
@@ -437,64 +373,47 @@ def _event_problem(
     return None
 
 
-def _check_chain(
-    db: sqlite_utils.Database, result: Verification, feed: Callable[[dict[str, Any]], None],
-) -> bool:
-    """Walk every event once: sequence, links, hashes (keyed from the ``audit.keyed``
-    event on); each event that checks out goes to ``feed``. False at the first bad one."""
-    key = env_key()
-    prev, since = GENESIS, None
+@dataclass
+class Walk:
+    """How far :func:`walk_chain` got: events that check out, the keyed event, the last
+    good event, and the first problem (``None``: the chain is intact)."""
+
+    count: int = 0
+    since: int | None = None
     last: dict[str, Any] | None = None
+    problem: str | None = None
+
+
+def walk_chain(db: sqlite_utils.Database, feed: Callable[[dict[str, Any]], None]) -> Walk:
+    """Walk every event once: sequence, links, hashes (keyed from the ``audit.keyed``
+    event on); each event that checks out goes to ``feed``. Stops at the first bad one.
+    Detects an edited, deleted, inserted or reordered event and a deleted newest event
+    (the chain no longer ends at ``audit_head``), a keyed chain without its key, and a
+    key for a chain that is not keyed (a downgrade)."""
+    key = env_key()
+    walk, prev = Walk(), GENESIS
     for event in iter_events(db):
-        if since is None and event["action"] == KEYED_ACTION and event["entity"] == CHAIN_ENTITY:
-            since = event["seq"]
+        if walk.since is None and event["action"] == KEYED_ACTION and event["entity"] == CHAIN_ENTITY:
+            walk.since = event["seq"]
             if key is None:
-                result.problems.append(str(_needs_key(since)))
-                return False
-        problem = _event_problem(event, result.count + 1, prev, key, since)
-        if problem is not None:
-            result.problems.append(problem)
-            return False
+                walk.problem = str(_needs_key(walk.since))
+                return walk
+        walk.problem = _event_problem(event, walk.count + 1, prev, key, walk.since)
+        if walk.problem is not None:
+            return walk
         feed(event)
-        prev, last = event["hash"], event
-        result.count += 1
-    result.keyed_since = since
-    if last is not None:
-        result.head = Anchor(seq=last["seq"], hash=last["hash"], at=str(last["at"]), mode=KEYED if since else PLAIN)
-    problem = shape_problem(db)
-    if problem:
-        result.problems.append(problem)
-        return False
-    if key is not None and since is None:
-        result.problems.append(str(_not_keyed()))
-        return False
-    return True
-
-
-def check(db: sqlite_utils.Database, *, anchor: Anchor | None = None) -> Verification:
-    """Verify everything: the chain (edited, deleted, inserted, reordered events; the
-    newest deleted), the append-only triggers, the library's state against what the
-    chain explains, and, given an ``anchor``, that the chain still holds it."""
-    from copydesk.audit_state import Replay, compare
-
-    result = Verification()
-    replay = Replay()
-    intact = _check_chain(db, result, replay.feed)
-    result.problems += trigger_problems(db)
-    if intact:
-        result.problems += compare(db, replay, events=result.count)
-        result.notes += replay.notes
-    if anchor is not None:
-        problem = anchor_problem(db, anchor)
-        if problem:
-            result.problems.append(problem)
-        else:
-            result.notes.append(f"the chain still holds the anchored event {anchor.seq} ({anchor.at})")
-    return result
+        prev, walk.last = event["hash"], event
+        walk.count += 1
+    walk.problem = shape_problem(db)
+    if walk.problem is None and key is not None and walk.since is None:
+        walk.problem = str(_not_keyed())
+    return walk
 
 
 def verify(db: sqlite_utils.Database) -> tuple[bool, str, int]:
-    """Check the chain and the state it explains. Returns (ok, message, events checked):
-    the message is one line when intact, else every problem found, one per line."""
+    """Check the chain, its triggers and the state it explains (:mod:`copydesk.audit_verify`).
+    Returns (ok, message, events checked): one line when intact, else every problem."""
+    from copydesk.audit_verify import check
+
     result = check(db)
     return result.ok, result.summary(), result.count

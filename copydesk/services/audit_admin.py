@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from copydesk import audit
+from copydesk.audit_verify import Anchor, Verification, check
 from copydesk.db import write_transaction
 from copydesk.errors import AuditIntegrityError
 from copydesk.models import AuditEvent
@@ -16,15 +17,15 @@ if TYPE_CHECKING:
     from copydesk.services.desk import Desk
 
 
-def verify(desk: Desk, *, anchor: audit.Anchor | None = None) -> audit.Verification:
+def verify(desk: Desk, *, anchor: Anchor | None = None) -> Verification:
     """Check the chain, its triggers, the state it explains and (given) an anchor."""
-    return audit.check(desk.db, anchor=anchor)
+    return check(desk.db, anchor=anchor)
 
 
-def anchor(desk: Desk) -> audit.Anchor:
+def anchor(desk: Desk) -> Anchor:
     """The head of a chain that verifies, to keep outside the library. Refused for a
     chain that does not verify (an anchor would vouch for a tampered history)."""
-    result = audit.check(desk.db)
+    result = check(desk.db)
     if not result.ok:
         raise AuditIntegrityError(f"the audit chain does not verify, so it is not anchored: {result.problems[0]}")
     if result.head is None:

@@ -8,7 +8,7 @@ import json
 import pytest
 
 from copydesk import audit
-from copydesk.audit_state import Replay, approval_problem
+from copydesk.audit_replay import Replay, approval_problem
 
 
 def _work(desk):
