@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from copydesk import audit
+from copydesk.audit_replay import approval_backing, approval_problem
 from copydesk.clock import today
 from copydesk.db import write_transaction
 from copydesk.errors import InputError
@@ -135,9 +136,13 @@ class LibraryMixin(DeskBase):
 
     def approved_content(self, today_: date | None = None) -> list[ApprovedContent]:
         """Every approved, unexpired, unretired revision, with its text re-hashed and
-        checked against the approval (invariant 1 and 2). This is the only source the
-        rule engine, the renderer and the approved export read from."""
+        checked against the approval (invariant 1 and 2), and the approval checked against
+        the audit chain: only one that the newest events about the variant give (same
+        revision, hash, approver and review-by; the events' own hashes or HMACs intact)
+        counts; one set by SQL is left out, and ``copydesk audit verify`` names it. This is
+        the only source the rule engine, the renderer and the approved export read from."""
         day = (today_ or today()).isoformat()
+        backing = approval_backing(self.db)
         rows = self.db.execute(
             "SELECT v.id, v.brief_id, v.channel, v.stage, v.segment, v.approved_revision, v.approved_hash, "
             "v.approved_by, v.approved_at, v.review_by, r.fields, r.content_hash "
@@ -152,6 +157,8 @@ class LibraryMixin(DeskBase):
             fields = json.loads(fields_json)
             if stored_hash != approved_hash or content_hash(channel, fields) != approved_hash:
                 continue  # text differs from what was approved: never eligible
+            if approval_problem(vid, rev, approved_hash, by, review_by, backing.get(vid)) is not None:
+                continue  # not an approval the chain records: never eligible
             out.append(ApprovedContent(
                 variant_id=vid, brief_id=brief_id, revision=rev, content_hash=approved_hash,
                 channel=channel, stage=stage, segment=segment or "", fields=fields,
