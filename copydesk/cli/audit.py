@@ -1,13 +1,18 @@
-"""``copydesk audit``: read and verify the hash-chained audit log."""
+"""``copydesk audit``: read, verify, anchor, protect and key the hash-chained audit log."""
 
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import typer
 from rich.markup import escape
 
-from copydesk.cli.common import console, console_err, open_desk
+from copydesk import audit
+from copydesk.audit_verify import load_anchor
+from copydesk.cli.common import ACT_AS_HELP, console, console_err, open_desk
+from copydesk.errors import InputError
+from copydesk.services import audit_admin
 
 audit_app = typer.Typer(help="The append-only, hash-chained audit log.", no_args_is_help=True)
 
@@ -26,19 +31,69 @@ def log(
             console.print(e.model_dump_json(), markup=False)
         else:
             data = json.dumps(e.data, ensure_ascii=False)
-            console.print(f"{e.seq:>5} {e.at:%Y-%m-%d %H:%M:%S} {e.actor:<10} {e.action:<16} "
-                          f"{e.entity}:{e.entity_id} {escape(data[:160])}")
+            console.print(f"{e.seq:>5} {e.at:%Y-%m-%d %H:%M:%S} {escape(e.actor):<10} {escape(e.action):<16} "
+                          f"{escape(e.entity)}:{escape(e.entity_id)} {escape(data[:160])}")
 
 
 @audit_app.command("verify")
-def verify() -> None:
-    """Check the hash chain: exit 0 when intact, 1 naming the first bad event."""
-    ok, message = open_desk().verify_audit()
-    if ok:
-        console.print(f"[green]{message}[/]")
+def verify(
+    anchor: Path = typer.Option(
+        None, "--anchor", help="An anchor file from 'audit anchor --out': fail unless the chain still holds "
+        "that exact event (no rollback, truncation or rewrite since).",
+    ),
+) -> None:
+    """Check the hash chain, the append-only triggers, and that the chain explains every
+    variant, revision, review, waiver, brief and user in the library: exit 0 when all
+    hold, 1 naming every problem."""
+    pinned = load_anchor(anchor) if anchor is not None else None
+    result = audit_admin.verify(open_desk(), anchor=pinned)
+    if result.ok:
+        console.print(f"[green]{escape(result.summary())}[/]")
     else:
-        console_err.print(f"[bold red]audit chain broken:[/] {message}")
+        console_err.print("[bold red]audit chain broken:[/]")
+        for line in result.summary().splitlines():
+            console_err.print(f"  {escape(line)}")
+    for note in result.notes:
+        console.print(f"note: {escape(note)}")
+    if not result.ok:
         raise typer.Exit(1)
+
+
+@audit_app.command("anchor")
+def anchor(
+    out: Path = typer.Option(None, "--out", help="Also write the anchor to this file."),
+) -> None:
+    """Print the head of a chain that verifies (seq, hash, time, mode) as JSON, to keep
+    outside the library; 'audit verify --anchor FILE' later proves no rollback since."""
+    head = audit_admin.anchor(open_desk())
+    text = json.dumps(head.model_dump(), indent=2) + "\n"
+    if out is not None:
+        try:
+            out.write_text(text, encoding="utf-8")
+        except OSError as exc:
+            raise InputError(f"cannot write the anchor: {exc.strerror or exc}", source=str(out)) from None
+    console.print(text, markup=False, end="")
+
+
+@audit_app.command("protect")
+def protect(as_: str = typer.Option(..., "--as", help=ACT_AS_HELP)) -> None:
+    """Re-create the append-only triggers after they were dropped or altered outside
+    copydesk, and drop any other trigger on the log's tables (admin; recorded as an
+    audit.protected event). Writes are refused until this is done."""
+    done = audit_admin.protect(open_desk(), actor=as_)
+    if done:
+        console.print(f"{escape('; '.join(done))}: run 'copydesk audit verify' to check the chain")
+    else:
+        console.print("the append-only triggers are in place: nothing to do")
+
+
+@audit_app.command("key")
+def key(as_: str = typer.Option(..., "--as", help=ACT_AS_HELP)) -> None:
+    """Key the chain with COPYDESK_AUDIT_KEY (admin): from this event on every event is an
+    HMAC, and nothing is written or verified without the key. Cannot be undone."""
+    event = audit_admin.key(open_desk(), actor=as_)
+    console.print(f"the audit chain is keyed from event {event.seq}; keep {audit.KEY_ENV} safe: "
+                  "without it this library can neither be written nor verified")
 
 
 def register(app: typer.Typer) -> None:
