@@ -6,12 +6,16 @@ here."""
 import streamlit as st
 
 from copydesk.ui.navigation import pages
+from copydesk.ui.session import errors_shown
 
 
 def main() -> None:
-    """Configure the page and run the navigation the signed-in user may see."""
+    """Configure the page and run the navigation the signed-in user may see. A
+    :class:`CopydeskError` a page did not handle (a broken policy or audit chain, say)
+    shows as its message, never as a traceback."""
     st.set_page_config(page_title="copydesk", page_icon=":material/edit_note:", layout="wide")
-    st.navigation(pages()).run()
+    with errors_shown():
+        st.navigation(pages()).run()
 
 
 if __name__ == "__main__":

@@ -161,7 +161,8 @@ def test_audit_verify_and_filter(stocked_desk: Desk) -> None:
     stocked_desk.db.execute("UPDATE audit_events SET actor = 'mallory' WHERE seq = 3")
     stocked_desk.db.conn.commit()
     at.button(key="audit_verify").click().run()
-    assert any("Audit chain broken" in e.value for e in at.error)
+    assert any("does not verify" in e.value for e in at.error)
+    assert any("event 3" in c.value for c in at.code), [c.value for c in at.code]
 
 
 def test_admin_adds_user_and_changes_roles(stocked_desk: Desk) -> None:
@@ -205,3 +206,14 @@ def test_non_admin_settings_is_account_only(stocked_desk: Desk) -> None:
     at.button(key="FormSubmitter:password-Change password").click().run()
     assert "Password changed." in texts(at)
     assert stocked_desk.authenticate("ana", "a brand new password").name == "ana"
+
+
+def test_a_broken_audit_chain_shows_as_a_message_on_every_page(stocked_desk: Desk) -> None:
+    in_review(stocked_desk)
+    stocked_desk.db.execute("DROP TRIGGER audit_events_no_delete")
+    stocked_desk.db.execute("DELETE FROM audit_events WHERE seq = 2")
+    stocked_desk.db.conn.commit()
+    for module in ("overview", "campaigns"):  # the pages that read approved content
+        at = open_page("max", module)
+        assert not at.exception, (module, at.exception)
+        assert at.error, module

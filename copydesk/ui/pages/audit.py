@@ -19,7 +19,11 @@ def page() -> None:
     session.show_flashes()
     if st.button("Verify the hash chain", type="primary", key="audit_verify"):
         ok, message = d.verify_audit()
-        (st.success if ok else st.error)(message if ok else f"Audit chain broken: {message}")
+        if ok:
+            st.success(message)
+        else:
+            st.error("The audit record does not verify:")
+            st.code(message, language=None, wrap_lines=True)
     c1, c2, c3, c4 = st.columns(4)
     actors, actions = d.audit_facets()
     actor = c1.selectbox("Actor", ["", *actors], key="audit_actor")
