@@ -58,7 +58,8 @@ class SigninThrottle:
         if failures < self.free or last is None:
             return None
         doublings = min(failures - self.free, 16)  # 2**16 minutes is past any max_lock
-        return last + min(self.first_lock * 2**doublings, self.max_lock)
+        lock: timedelta = min(self.first_lock * 2**doublings, self.max_lock)
+        return last + lock
 
     def overall_locked_until(self, recent: list[datetime]) -> datetime | None:
         """End of the library-wide lock, given the failures within the window, newest

@@ -8,7 +8,7 @@ layer refuses the rest anyway.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -114,12 +114,12 @@ def errors_shown() -> Iterator[None]:
         st.error(str(exc))
 
 
-def run_action(action: str, fn: object, *args: object, **kwargs: object) -> object | None:
+def run_action(action: str, fn: Callable[..., object], *args: object, **kwargs: object) -> object | None:
     """Call ``fn`` from a button callback; queue its success or its error message.
 
     ``action`` is the success text. Returns ``fn``'s result, or ``None`` on failure."""
     try:
-        result = fn(*args, **kwargs)  # type: ignore[operator]
+        result = fn(*args, **kwargs)
     except CopydeskError as exc:
         flash(str(exc), "error")
         return None
