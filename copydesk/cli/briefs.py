@@ -11,6 +11,7 @@ from copydesk.cli.common import ACT_AS_HELP, console, console_err, open_desk
 from copydesk.cli.display import cell, lit
 from copydesk.errors import CopydeskError, InputError
 from copydesk.inputs import has_surrogates
+from copydesk.llm.privacy import describe, mask_text
 
 briefs = typer.Typer(help="Briefs: what to say to whom (segment level, never contact data).", no_args_is_help=True)
 
@@ -38,12 +39,20 @@ def _load(paths: list[Path], as_: str, update: bool) -> None:
             continue
         try:
             brief = desk.add_brief_file(path, actor=as_, update=update)
+            found = desk.personal_data_in(brief)
         except CopydeskError as exc:
             failed += 1
             console_err.print(f"[red]error:[/] {lit(exc)}")
             continue
+        segment = mask_text(brief.segment.name, "segment.name", found)
         console.print(f"{'updated' if update else 'added'} brief [bold]{lit(brief.id)}[/] "
-                      f"({brief.stage}, {brief.channel}, segment '{lit(brief.segment.name)}')")
+                      f"({brief.stage}, {brief.channel}, segment '{lit(segment)}')")
+        if found:
+            console_err.print(
+                f"[yellow]warning:[/] brief {lit(brief.id)} contains personal data: {lit(describe(found))}. "
+                "It is saved, but 'copydesk generate' refuses it until you remove it (briefs describe "
+                "segments, not people) or pass --redact-pii"
+            )
     if failed:
         console_err.print(f"{failed} of {len(files)} brief file(s) failed; the others were saved")
         raise typer.Exit(1)
@@ -90,6 +99,10 @@ def show(brief_id: str) -> None:
                   f"({lit(info['source'])})")
     for key, value in brief.model_dump(mode="json").items():
         console.print(f"  {key}: {lit(value)}")
+    found = desk.personal_data_in(brief)
+    if found:
+        console_err.print(f"[yellow]warning:[/] contains personal data: {lit(describe(found))}; "
+                          "'copydesk generate' refuses this brief")
 
 
 def register(app: typer.Typer) -> None:

@@ -344,6 +344,31 @@ def _brief_file(tmp_path: Path, **update: Any) -> Path:
     return path
 
 
+def test_brief_add_and_update_warn_about_personal_data(
+    gen_desk: Desk, cli: Any, tmp_path: Path
+) -> None:
+    assert gen_desk.workspace is not None
+    ws = str(gen_desk.workspace.root)
+    path = _brief_file(tmp_path, segment={"name": "Jane [at] example [dot] com"})
+    added = cli("-w", ws, "brief", "add", str(path), "--as", "ana")
+    assert added.code == 0, added
+    assert "warning:" in added.err and "email address in segment.name at 0–" in added.err
+    assert "--redact-pii" in added.err
+    _never_shows(added.out + added.err, ["Jane", "example"])
+
+    path = _brief_file(tmp_path, segment={"name": "walkers"}, locale="en-GB; born 14 March 1987")
+    updated = cli("-w", ws, "brief", "update", str(path), "--as", "ana")
+    assert updated.code == 0, updated
+    assert "date of birth in locale at 12–" in updated.err
+    _never_shows(updated.out + updated.err, ["14 March", "1987"])
+
+    clean = _brief_file(tmp_path, locale="en-GB")
+    again = cli("-w", ws, "brief", "update", str(clean), "--as", "ana")
+    assert again.code == 0 and "warning" not in again.err
+
+
+
+
 def test_cli_generate_refuses_and_redact_pii_still_works(
     gen_desk: Desk, fake_openai: FakeOpenAI, cli: Any
 ) -> None:
