@@ -9,7 +9,7 @@ import typer
 
 from copydesk.cli.check import policy_for
 from copydesk.cli.common import console
-from copydesk.cli.display import lit
+from copydesk.cli.display import lit, shown
 from copydesk.errors import PolicyError, UsageError
 
 policy_app = typer.Typer(help="Policy packs: test the rules, show the effective policy.", no_args_is_help=True)
@@ -35,7 +35,7 @@ def test(policy_path: Path = POLICY_OPTION) -> None:
             bad += 1
             console.print(f"[bold red]FAIL[/] {lit(report.rule_id)}  [dim]{lit(report.source)}[/]")
             for failure in report.failures:
-                console.print(f"       {failure}", markup=False)
+                console.print(f"       {lit(failure)}")
     console.print(f"{len(reports) - bad} of {len(reports)} rules passed their tests")
     if bad:
         raise PolicyError(f"{bad} rule{'s' if bad != 1 else ''} failed their inline tests")
@@ -84,14 +84,14 @@ def show(
         if row["overrides"]:
             source += f" (overrides {row['overrides']})"
         console.print(
-            f"{row['id']!s:<34} {row['type']!s:<14} {row['category']!s:<16} {row['severity']!s:<8} "
-            f"{row['scope']!s:<11} {source}",
+            shown(f"{row['id']!s:<34} {row['type']!s:<14} {row['category']!s:<16} {row['severity']!s:<8} "
+                  f"{row['scope']!s:<11} {source}"),
             markup=False,
         )
-    console.print(f"variables: {', '.join(sorted(policy.allowed_variables)) or '-'}", markup=False)
-    console.print(f"filters:   {', '.join(sorted(policy.allowed_filters)) or '-'}", markup=False)
-    console.print(f"offers:    {', '.join(o.id for o in policy.offers) or '-'}", markup=False)
-    console.print(f"claims:    {', '.join(c.id for c in policy.claims) or '-'}", markup=False)
+    console.print(f"variables: {lit(', '.join(sorted(policy.allowed_variables)) or '-')}")
+    console.print(f"filters:   {lit(', '.join(sorted(policy.allowed_filters)) or '-')}")
+    console.print(f"offers:    {lit(', '.join(o.id for o in policy.offers) or '-')}")
+    console.print(f"claims:    {lit(', '.join(c.id for c in policy.claims) or '-')}")
 
 
 def register(app: typer.Typer) -> None:

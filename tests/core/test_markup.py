@@ -3,11 +3,14 @@ title, an id or a user name never crashes a command and never turns into styling
 
 from __future__ import annotations
 
+import io
 import json
 import shutil
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from copydesk.services import Desk
 from copydesk.workspace import Workspace
@@ -96,3 +99,38 @@ def test_markup_in_an_id_or_a_user_name_is_an_error_shown_as_typed(cli, ws: Work
         r = cli(*w, *args)
         assert r.code == 1, r
         assert r.err.startswith("error: ") and markup in r.err and "internal error" not in r.err, r
+
+
+def test_control_characters_from_stored_text_or_a_file_reach_the_terminal_as_pictures(  # type: ignore[no-untyped-def]
+    cli, desk: Desk, ws: Workspace
+) -> None:
+    v = desk.add_variant("spring-generic", {"subject": "Hi", "body": "Walk"}, actor="ana")
+    desk.submit(v.id, actor="ana")
+    desk.reject(v.id, actor="ben", comment="see\x1b[2J here\rX\x07")
+    r = cli("-w", str(ws.root), "variant", "show", v.id, "--history")
+    _clean(r)
+    assert "see␛[2J here␍X␇" in r.out and "\x1b" not in r.out and "\r" not in r.out
+    audience = ws.root / "people.jsonl"
+    audience.write_text(json.dumps({"contact_id": "C1", "skill_level": "new\x1b]0;pwned\x07", "consent_email": True,
+                                    "lifecycle_stage": "onboarding"}) + "\n", encoding="utf-8")
+    r = cli("-w", str(ws.root), "explain", "spring-boots", "--audience", str(audience), "--contact", "C1")
+    _clean(r)
+    assert "new␛]0;pwned␇" in r.out and "\x1b" not in r.out
+
+
+@settings(max_examples=300, deadline=None)
+@given(text=(st.text(alphabet=st.sampled_from("[]/\\=#@abz: \n\x1b\r\udcff"), max_size=30) | st.text(max_size=30))
+       .filter(lambda t: "\t" not in t))  # Rich expands tabs by cell width
+def test_lit_prints_any_text_exactly_as_written_inside_and_outside_markup(text: str) -> None:
+    from rich.console import Console
+
+    from copydesk.cli.display import lit, shown
+    from copydesk.inputs import printable
+
+    expected = shown(printable(text))
+    for template, want in (("{}", expected), ("[bold]{}[/] after", expected + " after"),
+                           ("a [dim]b {}[/dim][bold]{}[/]", f"a b {expected}{expected}")):
+        buffer = io.StringIO()
+        Console(file=buffer, emoji=False, highlight=False, width=10_000, color_system=None).print(
+            template.format(lit(text), lit(text)), end="")
+        assert buffer.getvalue() == want.replace("\r\n", "\n")  # Rich prints CRLF as a newline
