@@ -110,6 +110,13 @@ def _finish(row: int, line: int | None, data: dict[str, Any]) -> Record | Reject
     return Record(row, line, data)
 
 
+def record_or_reject(row: int, line: int | None, data: dict[str, Any]) -> Record | Reject:
+    """One decoded row (from any source, e.g. contacts passed in code) checked the way the
+    file readers check theirs: a reject naming the field when a name or value cannot be
+    used or the ``contact_id`` is missing, else the record."""
+    return _finish(row, line, data)
+
+
 def read_rows(path: Path | str) -> Iterator[Record | Reject]:
     """Yield every row of an audience (or history) file, typed, one at a time."""
     path = Path(path)

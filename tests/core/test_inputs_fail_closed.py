@@ -401,3 +401,12 @@ def test_a_brief_file_whose_name_is_not_utf8_is_reported_and_the_others_added(  
     r = cli("-w", str(bare_ws.root), "brief", "add", str(folder), "--as", "ana")
     assert r.code == 1 and "b\\udcff.yaml: the file name is not valid UTF-8" in r.err, r
     assert "internal error" not in r.err and "added brief good-name" in r.out
+
+
+def test_rows_given_in_code_get_the_same_checks_as_rows_read_from_files() -> None:
+    from copydesk.render.audience import record_or_reject
+
+    assert isinstance(record_or_reject(1, None, {"contact_id": 7, "seen": datetime(2026, 1, 1)}), Record)
+    bad = record_or_reject(2, None, {"contact_id": "C2", "seen": datetime.fromisoformat(OVERFLOW)})
+    assert isinstance(bad, Reject) and bad.field == "seen"
+    assert isinstance(record_or_reject(3, None, {"first_name": "x"}), Reject)
