@@ -218,8 +218,8 @@ def test_code_and_workspace_point_at_the_projects_own_docs() -> None:
     design file outside it or a README section that moved to docs/."""
     stale = re.compile(r"DESIGN\.md|STYLE\.md|\.\./shared|README, [\"']")
     places = [*ROOT.glob("copydesk/**/*.py"), *ROOT.glob("tests/**/*.py"), *ROOT.glob("benchmarks/*.py"),
-              ROOT / "app.py", ROOT / "copydesk.yaml", *ROOT.glob("campaigns/*.yaml"), *ROOT.glob("guardrails/**/*.yaml"),
-              *ROOT.glob("prompts/*.j2"), *ROOT.glob("briefs/*.yaml")]
+              ROOT / "app.py", ROOT / "copydesk.yaml", *ROOT.glob("campaigns/*.yaml"),
+              *ROOT.glob("guardrails/**/*.yaml"), *ROOT.glob("prompts/*.j2"), *ROOT.glob("briefs/*.yaml")]
     here = Path(__file__).resolve()
     found = [f"{p.relative_to(ROOT)}:{n}" for p in places if p.resolve() != here
              for n, line in enumerate(p.read_text(encoding="utf-8").splitlines(), start=1) if stale.search(line)]

@@ -165,8 +165,12 @@ class Policy:
 
     def check_brief(self, brief: Brief) -> list[Finding]:
         """PII and injection (rules that apply to briefs) on every free-text part."""
-        fields = brief.text_for_scan()
-        msg = Message.prepare(None, fields)
+        return self.check_text(brief.text_for_scan())
+
+    def check_text(self, fields: Mapping[str, str]) -> list[Finding]:
+        """The rules that apply to briefs (PII, injection) on any named texts: a brief's
+        fields, or the rendered messages about to be sent to a model."""
+        msg = Message.prepare(None, dict(fields))
         return _ordered(self.run(msg, self._scoped(None, "brief")), list(fields))
 
     def run(self, msg: Message, rules: Sequence[CompiledRule]) -> list[Finding]:

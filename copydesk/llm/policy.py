@@ -1,7 +1,8 @@
-"""What generation needs from the guardrail engine, as a Protocol, plus an empty one.
+"""What generation needs from the guardrail engine, as a Protocol.
 
 The real engine lives in :mod:`copydesk.guardrails` (``Desk.policy`` loads the
-workspace's). Generation only depends on the two methods below.
+workspace's, and fails closed when there is none). Generation only depends on the
+methods below; there is deliberately no "empty" policy to fall back on.
 """
 
 from __future__ import annotations
@@ -26,15 +27,6 @@ class GuardrailPolicy(Protocol):
         """PII and injection findings on the brief's free text (``field`` = text path)."""
         ...
 
-
-class EmptyPolicy:
-    """A policy with no rules (tests, and workspaces without a guardrail engine)."""
-
-    def check(
-        self, channel: Any, fields: Mapping[str, str], *, brief: Brief | None = None
-    ) -> list[Finding]:
-        return []
-
-    def check_brief(self, brief: Brief) -> list[Finding]:
-        return []
-
+    def check_text(self, fields: Mapping[str, str]) -> list[Finding]:
+        """The brief rules (PII, injection) on any named texts, e.g. rendered prompts."""
+        ...

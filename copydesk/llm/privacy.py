@@ -23,7 +23,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from pydantic import PrivateAttr, ValidationError
+from pydantic import ValidationError
 
 from copydesk.errors import InputError, PrivacyError
 from copydesk.llm.policy import GuardrailPolicy
@@ -200,23 +200,10 @@ def _builtin_findings(field: str, text: str) -> list[Finding]:
 
 # -- the policy's PII rules on any text ---------------------------------------------------
 
-class _TextView(Brief):
-    """A brief whose scanned text is whatever it is given: the policy's brief rules read a
-    brief's text through ``text_for_scan``, which leaves out some fields (``locale``) and
-    knows nothing of rendered prompts."""
-
-    _texts: dict[str, str] = PrivateAttr(default_factory=dict)
-
-    def text_for_scan(self) -> dict[str, str]:
-        return dict(self._texts)
-
-
-def _policy_findings(policy: GuardrailPolicy | None, brief: Brief, texts: Mapping[str, str]) -> list[Finding]:
+def _policy_findings(policy: GuardrailPolicy | None, texts: Mapping[str, str]) -> list[Finding]:
     if policy is None or not texts:
         return []
-    view = _TextView.model_construct(**dict(brief))
-    view._texts = dict(texts)
-    return list(policy.check_brief(view))
+    return list(policy.check_text(texts))
 
 
 def _overlaps(a: Finding, b: Finding) -> bool:
@@ -230,7 +217,7 @@ def _detect(texts: Mapping[str, str], policy: GuardrailPolicy | None, brief: Bri
     for field, text in texts.items():
         pii += _builtin_findings(field, text)
     other: list[Finding] = []
-    for f in _policy_findings(policy, brief, texts) if brief is not None else []:
+    for f in _policy_findings(policy, texts) if brief is not None else []:
         if f.category != Category.PII:
             other.append(f)
         elif not any(_overlaps(f, g) for g in pii):

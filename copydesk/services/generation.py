@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from copydesk.errors import InputError, NotFoundError, UsageError
 from copydesk.llm.client import LLMClient, Usage
 from copydesk.llm.generate import DraftOutcome, GenerationOptions, Generator
-from copydesk.llm.policy import EmptyPolicy, GuardrailPolicy
+from copydesk.llm.policy import GuardrailPolicy
 from copydesk.llm.privacy import scrub
 from copydesk.llm.prompts import PromptLibrary
 from copydesk.llm.settings import load_settings
@@ -105,7 +105,7 @@ def generate_for_brief(
     elif redact_pii and not options.redact_pii:
         options = dataclasses.replace(options, redact_pii=True)
     generator = Generator(
-        client, PromptLibrary(workspace.prompts_dir), policy or EmptyPolicy(), options,
+        client, PromptLibrary(workspace.prompts_dir), policy if policy is not None else desk.policy, options,
         brand=config.brand,
     )
     report = GenerationReport(

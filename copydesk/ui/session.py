@@ -21,6 +21,7 @@ from copydesk.models import Brief, User
 from copydesk.passwords import MIN_LENGTH
 from copydesk.services import Desk
 from copydesk.services.permissions import can
+from copydesk.ui.highlight import md_escape
 from copydesk.vocab import Role
 from copydesk.workspace import Workspace, find_workspace
 
@@ -102,7 +103,7 @@ def flash(message: str, kind: FlashKind = "success") -> None:
 def show_flashes() -> None:
     """Show and clear the queued messages."""
     for kind, message in st.session_state.pop(FLASH_KEY, []):
-        getattr(st, kind)(message)
+        getattr(st, kind)(md_escape(message))
 
 
 @contextmanager
@@ -111,7 +112,7 @@ def errors_shown() -> Iterator[None]:
     try:
         yield
     except CopydeskError as exc:
-        st.error(str(exc))
+        st.error(md_escape(str(exc)))
 
 
 def run_action(action: str, fn: Callable[..., object], *args: object, **kwargs: object) -> object | None:

@@ -11,7 +11,7 @@ from copydesk.errors import InputError, PolicyError
 from copydesk.guardrails import load_policy
 from copydesk.services import Desk
 from copydesk.workspace import Workspace
-from tests.conftest import open_team_desk
+from tests.conftest import REPO, open_team_desk
 
 
 def _break(ws: Workspace, how: str) -> None:
@@ -96,3 +96,22 @@ def test_a_changed_pack_changes_the_recorded_policy(bare_ws: Workspace) -> None:
     pack.write_text(pack.read_text(encoding="utf-8").replace("Invisible character", "Hidden character"),
                     encoding="utf-8")
     assert load_policy(bare_ws.policy_path).sha256 != before
+
+
+@pytest.mark.parametrize("how", HOW)
+def test_generation_without_a_usable_policy_sends_nothing(bare_ws: Workspace, how: str) -> None:
+    from copydesk.llm.factory import make_client
+    from copydesk.llm.settings import load_settings
+    from copydesk.services.generation import generate_for_brief
+    from tests.fake_openai import FakeOpenAI
+
+    shutil.copytree(REPO / "prompts", bare_ws.prompts_dir)
+    desk = open_team_desk(bare_ws)
+    _break(bare_ws, how)
+    fresh = Desk.open(bare_ws)
+    with FakeOpenAI() as server:
+        client = make_client(load_settings({"base_url": server.base_url, "model": "m"}))
+        with pytest.raises((PolicyError, InputError)):
+            generate_for_brief(fresh, "boots-onboarding", actor="ana", n=1, client=client, policy=None)
+        assert server.requests == []
+    assert desk.list_variants() == []

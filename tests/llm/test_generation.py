@@ -10,13 +10,13 @@ import pytest
 
 from copydesk.errors import PrivacyError
 from copydesk.llm.generate import GenerationOptions
-from copydesk.llm.policy import EmptyPolicy
 from copydesk.llm.prompts import sha256_text
 from copydesk.models import Brief, Finding
 from copydesk.services import Desk
 from copydesk.services.generation import generate_for_brief
 from copydesk.vocab import Category, Severity
 from tests.fake_openai import FakeOpenAI, Reply
+from tests.llm.policies import NoRules
 
 BRIEF = "boots-onboarding"
 
@@ -26,7 +26,7 @@ def _opts(**kw: Any) -> GenerationOptions:
                                 "temperature": 0.7, "max_tokens": 200, **kw})
 
 
-class BanWord:
+class BanWord(NoRules):
     """A policy that blocks one word in any field."""
 
     def __init__(self, word: str) -> None:
@@ -57,7 +57,7 @@ def test_success_stores_variants_with_provenance(
     monkeypatch.setenv("OPENAI_API_KEY", "sk-test-secret-123")
     client = make_backend()
     report = generate_for_brief(gen_desk, BRIEF, actor="ana", n=2, client=client,
-                                policy=EmptyPolicy(), options=_opts())
+                                policy=NoRules(), options=_opts())
 
     assert len(report.variants) == 2 and report.failures == []
     sent = fake_openai.chat_requests()
@@ -85,7 +85,7 @@ def test_invalid_json_is_reasked_with_the_error(
 ) -> None:
     fake_openai.enqueue(Reply.text('{"subject": "Boots", "body": '))
     report = generate_for_brief(gen_desk, BRIEF, actor="ana", n=1, client=make_backend(),
-                                policy=EmptyPolicy(), options=_opts())
+                                policy=NoRules(), options=_opts())
 
     assert len(report.variants) == 1
     first, second = fake_openai.chat_requests()
@@ -103,7 +103,7 @@ def test_schema_violation_is_reasked_naming_the_field(
 ) -> None:
     fake_openai.enqueue(Reply.draft(subject=""))
     generate_for_brief(gen_desk, BRIEF, actor="ana", n=1, client=make_backend(),
-                       policy=EmptyPolicy(), options=_opts())
+                       policy=NoRules(), options=_opts())
     second = fake_openai.chat_requests()[1]
     assert "required field(s) empty: subject" in second.messages[-1]["content"]
 
@@ -113,7 +113,7 @@ def test_failure_after_all_reasks_is_reported_not_dropped(
 ) -> None:
     fake_openai.default = Reply.text("Sorry, I cannot help with that.")
     report = generate_for_brief(gen_desk, BRIEF, actor="ana", n=2, client=make_backend(),
-                                policy=EmptyPolicy(), options=_opts(reask_attempts=1))
+                                policy=NoRules(), options=_opts(reask_attempts=1))
 
     assert report.variants == []
     assert len(report.failures) == 2
@@ -175,7 +175,7 @@ def test_brief_with_email_is_refused_before_any_request(
 
     with pytest.raises(PrivacyError) as err:
         generate_for_brief(gen_desk, "pii-brief", actor="ana", n=2, client=make_backend(),
-                           policy=EmptyPolicy(), options=_opts())
+                           policy=NoRules(), options=_opts())
 
     assert "email address in key_message at 9–29 (j***@e***.com)" in str(err.value)
     assert "jane.doe@example.com" not in str(err.value)
@@ -190,7 +190,7 @@ def test_redact_option_sends_a_redacted_brief(
     gen_desk.save_brief(brief, actor="ana")
 
     report = generate_for_brief(gen_desk, "pii-brief", actor="ana", n=1, client=make_backend(),
-                                policy=EmptyPolicy(), options=_opts(), redact_pii=True)
+                                policy=NoRules(), options=_opts(), redact_pii=True)
 
     assert len(report.redacted) == 2 and len(report.variants) == 1
     (sent,) = fake_openai.chat_requests()
@@ -204,7 +204,7 @@ def test_requests_in_flight_never_exceed_the_concurrency_bound(
 ) -> None:
     fake_openai.default = lambda _req: Reply.draft().slow(0.3)
     report = generate_for_brief(gen_desk, BRIEF, actor="ana", n=7, client=make_backend(),
-                                policy=EmptyPolicy(), options=_opts(concurrency=3))
+                                policy=NoRules(), options=_opts(concurrency=3))
 
     assert len(report.variants) == 7
     assert fake_openai.max_in_flight == 3
@@ -220,7 +220,7 @@ def test_drafts_are_saved_as_they_arrive(
         seen.append(len(gen_desk.list_variants(brief_id=BRIEF)))
 
     generate_for_brief(gen_desk, BRIEF, actor="ana", n=3, client=make_backend(),
-                       policy=EmptyPolicy(), options=_opts(concurrency=1),
+                       policy=NoRules(), options=_opts(concurrency=1),
                        on_progress=on_progress)
     assert seen == [1, 2, 3]
 
@@ -231,7 +231,7 @@ def test_dead_endpoint_stops_the_run_with_a_clear_error(gen_desk: Desk, make_bac
     fake.stop()  # the port is closed now
     client = make_backend(base_url=dead_url, max_retries=1)
     report = generate_for_brief(gen_desk, BRIEF, actor="ana", n=3, client=client,
-                                policy=EmptyPolicy(), options=_opts(concurrency=1))
+                                policy=NoRules(), options=_opts(concurrency=1))
 
     assert report.variants == []
     assert report.aborted is not None and "cannot reach the LLM endpoint" in report.aborted
@@ -245,7 +245,7 @@ def test_timeout_is_recorded_as_a_failed_draft(
     fake_openai.default = lambda _req: Reply.draft().slow(1.0)
     client = make_backend(timeout=0.2, max_retries=1)
     report = generate_for_brief(gen_desk, BRIEF, actor="ana", n=1, client=client,
-                                policy=EmptyPolicy(), options=_opts())
+                                policy=NoRules(), options=_opts())
 
     (failure,) = report.failures
     assert "timed out after 0.2s" in (failure.error or "")

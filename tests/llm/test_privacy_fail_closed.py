@@ -18,7 +18,6 @@ from hypothesis import strategies as st
 from copydesk.errors import InputError, PrivacyError
 from copydesk.llm import privacy
 from copydesk.llm.generate import GenerationOptions
-from copydesk.llm.policy import EmptyPolicy
 from copydesk.models import Brief, Finding
 from copydesk.services import Desk
 from copydesk.services.generation import generate_for_brief
@@ -26,6 +25,7 @@ from copydesk.vocab import Category, Severity
 from copydesk.workspace import Workspace
 from tests.conftest import REPO, open_team_desk
 from tests.fake_openai import FakeOpenAI, Reply
+from tests.llm.policies import NoRules
 
 BRIEF = "boots-onboarding"
 
@@ -80,7 +80,7 @@ def test_personal_data_in_the_locale_is_refused_before_any_request(
     brief_id = _save(gen_desk, locale=locale)
     with pytest.raises(PrivacyError) as err:
         generate_for_brief(gen_desk, brief_id, actor="ana", n=2, client=make_backend(),
-                           policy=EmptyPolicy(), options=_opts())
+                           policy=NoRules(), options=_opts())
     assert kind in str(err.value)
     _never_shows(str(err.value), ["jane.doe", "example.com", "900123"])
     assert fake_openai.requests == []
@@ -113,7 +113,7 @@ def test_obfuscated_personal_data_is_refused_masked(
     brief_id = _save(gen_desk, key_message=key_message)
     with pytest.raises(PrivacyError) as err:
         generate_for_brief(gen_desk, brief_id, actor="ana", n=1, client=make_backend(),
-                           policy=EmptyPolicy(), options=_opts())
+                           policy=NoRules(), options=_opts())
     message = str(err.value)
     start = key_message.index(value) + offset
     assert f"{kind} in key_message at {start}–" in message
@@ -141,7 +141,7 @@ def test_redact_pii_replaces_obfuscated_forms_too(
 ) -> None:
     brief_id = _save(gen_desk, key_message=f"Care for your boots. Contact {value} for help.")
     report = generate_for_brief(gen_desk, brief_id, actor="ana", n=1, client=make_backend(),
-                                policy=EmptyPolicy(), options=_opts(), redact_pii=True)
+                                policy=NoRules(), options=_opts(), redact_pii=True)
     (sent,) = fake_openai.chat_requests()
     assert value not in sent.text and "[REDACTED: pii]" in sent.text
     assert len(report.variants) == 1 and report.redacted
@@ -188,7 +188,7 @@ def test_personal_data_in_the_brand_name_is_refused(
     config.write_text("brand: Test (ask jane.doe@example.com)\npolicy: guardrails\n", encoding="utf-8")
     with pytest.raises(PrivacyError) as err:
         generate_for_brief(gen_desk, BRIEF, actor="ana", n=2, client=make_backend(),
-                           policy=EmptyPolicy(), options=_opts())
+                           policy=NoRules(), options=_opts())
     assert "email address in the system prompt (system v1) at " in str(err.value)
     _never_shows(str(err.value), ["jane.doe", "example.com"])
     assert fake_openai.requests == []
@@ -202,7 +202,7 @@ def test_personal_data_in_a_prompt_template_is_refused(
     path.write_text(path.read_text(encoding="utf-8") + "\nSign off as Sam, 07700 900123.\n", encoding="utf-8")
     with pytest.raises(PrivacyError, match=r"phone number in the user prompt \(generate-variant v2\)"):
         generate_for_brief(gen_desk, BRIEF, actor="ana", n=3, client=make_backend(),
-                           policy=EmptyPolicy(), options=_opts())
+                           policy=NoRules(), options=_opts())
     assert fake_openai.requests == []
 
 
@@ -214,7 +214,7 @@ def test_a_reask_prompt_with_personal_data_is_not_sent(
     path.write_text(path.read_text(encoding="utf-8") + "\nQuestions: jane[at]example[dot]com\n", encoding="utf-8")
     fake_openai.enqueue(Reply.text("not json at all"))
     report = generate_for_brief(gen_desk, BRIEF, actor="ana", n=1, client=make_backend(),
-                                policy=EmptyPolicy(), options=_opts(reask_attempts=2))
+                                policy=NoRules(), options=_opts(reask_attempts=2))
     assert len(fake_openai.chat_requests()) == 1  # the first request only
     (failure,) = report.failures
     assert "email address in the re-ask prompt (reask-invalid v1)" in (failure.error or "")
@@ -222,7 +222,7 @@ def test_a_reask_prompt_with_personal_data_is_not_sent(
     _never_shows(json.dumps(event.data), ["jane", "example"])
 
 
-class Flag:
+class Flag(NoRules):
     """A policy that blocks one literal in drafts, as category ``category``."""
 
     def __init__(self, literal: str, category: Category, suggestion: str = "remove it") -> None:
@@ -300,7 +300,7 @@ def test_a_failed_draft_is_audited_without_contact_shaped_values(
 ) -> None:
     fake_openai.default = Reply.text("Sorry. Call me on 07700 900123 or mail jane.doe@example.com")
     report = generate_for_brief(gen_desk, BRIEF, actor="ana", n=1, client=make_backend(),
-                                policy=EmptyPolicy(), options=_opts(reask_attempts=0))
+                                policy=NoRules(), options=_opts(reask_attempts=0))
     assert report.variants == []
     (event,) = gen_desk.audit_log(action="generation.failed")
     assert event.data["last_output"].startswith("Sorry. Call me on 0***23")

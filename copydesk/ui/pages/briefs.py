@@ -20,15 +20,15 @@ NEW = "(new brief)"
 
 
 def personal_data_warning(d: Desk, brief: Brief) -> str | None:
-    """The warning for a brief that holds personal data (values masked), or ``None``."""
+    """The warning (plain text) for a brief that holds personal data (values masked), or ``None``."""
     try:
         found = d.personal_data_in(brief)
     except CopydeskError as exc:  # the policy does not load: say so rather than nothing
-        return md_escape(f"Brief {brief.id} could not be checked for personal data: {exc}")
+        return f"Brief {brief.id} could not be checked for personal data: {exc}"
     if not found:
         return None
-    return md_escape(f"Brief {brief.id} contains personal data: {describe(found)}. It is saved, but "
-                     "generation refuses it until you remove it (briefs describe segments, not people).")
+    return (f"Brief {brief.id} contains personal data: {describe(found)}. It is saved, but "
+            "generation refuses it until you remove it (briefs describe segments, not people).")
 
 
 def _list(d: Desk, briefs: list[Brief]) -> None:
@@ -48,7 +48,7 @@ def _list(d: Desk, briefs: list[Brief]) -> None:
                    + (f" · from {info['source']}" if info["source"] else ""))
         warning = personal_data_warning(d, brief)
         if warning:
-            st.warning(warning)
+            st.warning(md_escape(warning))
         st.json(brief.model_dump(mode="json"), expanded=False)
 
 
