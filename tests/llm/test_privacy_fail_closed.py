@@ -189,7 +189,7 @@ def test_personal_data_in_the_brand_name_is_refused(
     with pytest.raises(PrivacyError) as err:
         generate_for_brief(gen_desk, BRIEF, actor="ana", n=2, client=make_backend(),
                            policy=NoRules(), options=_opts())
-    assert "email address in the system prompt (system v1) at " in str(err.value)
+    assert "email address in the system prompt (system v2) at " in str(err.value)
     _never_shows(str(err.value), ["jane.doe", "example.com"])
     assert fake_openai.requests == []
 
