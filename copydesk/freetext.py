@@ -11,6 +11,7 @@ from __future__ import annotations
 import unicodedata
 
 from copydesk.errors import InputError
+from copydesk.inputs import check_text
 
 #: Letters and symbols that render as blank space (Unicode classes them as visible).
 BLANK_CHARACTERS = frozenset("\u115f\u1160\u3164\uffa0\u2800")
@@ -30,14 +31,18 @@ def visible(text: str) -> str:
 
 def require_visible(text: str, message: str, *, field: str) -> str:
     """``text`` with surrounding whitespace removed; :class:`InputError` (``message``,
-    naming ``field``) when nothing visible is left."""
+    naming ``field``) when nothing visible is left, or when it holds a NUL, a control
+    character or a lone surrogate."""
+    check_text(text, field)
     if not visible(text):
         raise InputError(message, field=field)
     return text.strip()
 
 
-def optional_visible(text: str) -> str:
+def optional_visible(text: str, *, field: str) -> str:
     """For text that may be left empty (an approval comment): ``text`` without
     surrounding whitespace, or ``""`` when nothing visible was written, so an invisible
-    "comment" is stored as what it is, no comment."""
+    "comment" is stored as what it is, no comment. NUL, control characters and lone
+    surrogates are still refused."""
+    check_text(text, field)
     return text.strip() if visible(text) else ""

@@ -6,11 +6,11 @@ import json
 from pathlib import Path
 
 import typer
-from rich.markup import escape
 
 from copydesk import audit
 from copydesk.audit_verify import load_anchor
 from copydesk.cli.common import ACT_AS_HELP, console, console_err, open_desk
+from copydesk.cli.display import lit
 from copydesk.errors import InputError
 from copydesk.services import audit_admin
 
@@ -31,8 +31,8 @@ def log(
             console.print(e.model_dump_json(), markup=False)
         else:
             data = json.dumps(e.data, ensure_ascii=False)
-            console.print(f"{e.seq:>5} {e.at:%Y-%m-%d %H:%M:%S} {escape(e.actor):<10} {escape(e.action):<16} "
-                          f"{escape(e.entity)}:{escape(e.entity_id)} {escape(data[:160])}")
+            console.print(f"{e.seq:>5} {e.at:%Y-%m-%d %H:%M:%S} {lit(e.actor):<10} {lit(e.action):<16} "
+                          f"{lit(e.entity)}:{lit(e.entity_id)} {lit(data[:160])}")
 
 
 @audit_app.command("verify")
@@ -48,13 +48,13 @@ def verify(
     pinned = load_anchor(anchor) if anchor is not None else None
     result = audit_admin.verify(open_desk(), anchor=pinned)
     if result.ok:
-        console.print(f"[green]{escape(result.summary())}[/]")
+        console.print(f"[green]{lit(result.summary())}[/]")
     else:
         console_err.print("[bold red]audit chain broken:[/]")
         for line in result.summary().splitlines():
-            console_err.print(f"  {escape(line)}")
+            console_err.print(f"  {lit(line)}")
     for note in result.notes:
-        console.print(f"note: {escape(note)}")
+        console.print(f"note: {lit(note)}")
     if not result.ok:
         raise typer.Exit(1)
 
@@ -82,7 +82,7 @@ def protect(as_: str = typer.Option(..., "--as", help=ACT_AS_HELP)) -> None:
     audit.protected event). Writes are refused until this is done."""
     done = audit_admin.protect(open_desk(), actor=as_)
     if done:
-        console.print(f"{escape('; '.join(done))}: run 'copydesk audit verify' to check the chain")
+        console.print(f"{lit('; '.join(done))}: run 'copydesk audit verify' to check the chain")
     else:
         console.print("the append-only triggers are in place: nothing to do")
 

@@ -1,15 +1,15 @@
 """``copydesk user``: add users, list them, change roles and passwords, deactivate and
-reactivate them. User data is escaped before Rich sees it (a name is never markup)."""
+reactivate them. User data goes through display.lit before Rich sees it (a name is never markup)."""
 
 from __future__ import annotations
 
 import sys
 
 import typer
-from rich.markup import escape
 from rich.table import Table
 
 from copydesk.cli.common import ACT_AS_HELP, console, open_desk
+from copydesk.cli.display import lit
 from copydesk.errors import InputError, UsageError
 from copydesk.vocab import Role
 
@@ -50,7 +50,7 @@ def add(
     roles = _roles(role)
     password = _read_password(password_stdin)
     user = desk.add_user(name, roles, password, actor=as_)
-    console.print(f"added user [bold]{escape(user.name)}[/] ({', '.join(r.value for r in user.roles)})")
+    console.print(f"added user [bold]{lit(user.name)}[/] ({', '.join(r.value for r in user.roles)})")
 
 
 @users.command("list")
@@ -58,7 +58,7 @@ def list_() -> None:
     """List users and their roles."""
     table = Table("user", "roles", "active", "since")
     for u in open_desk().list_users():
-        table.add_row(escape(u.name), ", ".join(r.value for r in u.roles), "yes" if u.active else "no",
+        table.add_row(lit(u.name), ", ".join(r.value for r in u.roles), "yes" if u.active else "no",
                       u.created_at.date().isoformat())
     console.print(table)
 
@@ -71,7 +71,7 @@ def roles(
 ) -> None:
     """Replace a user's roles. The last active admin keeps the admin role."""
     user = open_desk().set_roles(name, _roles(role), actor=as_)
-    console.print(f"{escape(user.name)}: {', '.join(r.value for r in user.roles)}")
+    console.print(f"{lit(user.name)}: {', '.join(r.value for r in user.roles)}")
 
 
 @users.command("deactivate")
@@ -79,7 +79,7 @@ def deactivate(name: str, as_: str = typer.Option(..., "--as", help=ACT_AS_HELP)
     """Deactivate a user (kept for the audit log; can no longer act or sign in). The last
     active admin cannot be deactivated."""
     user = open_desk().set_active(name, False, actor=as_)
-    console.print(f"deactivated {escape(user.name)}")
+    console.print(f"deactivated {lit(user.name)}")
 
 
 @users.command("activate")
@@ -87,7 +87,7 @@ def activate(name: str, as_: str = typer.Option(..., "--as", help=ACT_AS_HELP)) 
     """Reactivate a deactivated user: they can act and sign in again, with their old
     roles and password."""
     user = open_desk().set_active(name, True, actor=as_)
-    console.print(f"activated {escape(user.name)} ({', '.join(r.value for r in user.roles)})")
+    console.print(f"activated {lit(user.name)} ({', '.join(r.value for r in user.roles)})")
 
 
 @users.command("password")
@@ -99,7 +99,7 @@ def password(
     """Set a user's password (your own while you are active, or anyone's as an admin).
     At least 12 characters, not a common password (docs/security.md)."""
     open_desk().set_password(name, _read_password(password_stdin), actor=as_)
-    console.print(f"password set for {escape(name)}")
+    console.print(f"password set for {lit(name)}")
 
 
 def register(app: typer.Typer) -> None:

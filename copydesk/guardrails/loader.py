@@ -74,6 +74,8 @@ def read_pack(path: Path) -> tuple[Pack, str]:
         raise PackError("pack file not found", source=source) from None
     except UnicodeDecodeError:
         raise PackError("not UTF-8 text", source=source) from None
+    except OSError as exc:
+        raise PackError(f"cannot read: {exc.strerror or exc}", source=source) from None
     data = parse_yaml(text, source)
     if not isinstance(data, dict):
         raise PackError("expected a mapping with 'pack' and 'rules'", source=source, line=1)

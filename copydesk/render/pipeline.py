@@ -26,7 +26,7 @@ from typing import Any
 from copydesk import clock
 from copydesk.errors import CopydeskError, TemplateSafetyError, UsageError
 from copydesk.models import ApprovedContent, SendRecord
-from copydesk.render.audience import REJECT_COLUMNS, Record, Reject, RowWriter, read_rows
+from copydesk.render.audience import REJECT_COLUMNS, Record, Reject, RowWriter, read_rows, record_or_reject
 from copydesk.render.orphans import die_with_parent
 from copydesk.render.templates import MessageRenderer, load_channel_template
 from copydesk.render.unique import unique_contacts
@@ -223,11 +223,7 @@ def _records(audience: Path | Iterable[Mapping[str, Any]]) -> Iterator[Record | 
         yield from read_rows(audience)
         return
     for n, data in enumerate(audience, start=1):
-        cid = data.get("contact_id")
-        if cid is None or cid == "":
-            yield Reject(n, None, None, "read", "no contact_id")
-        else:
-            yield Record(n, None, {**data, "contact_id": str(cid)})
+        yield record_or_reject(n, None, dict(data))  # the file readers' checks, for rows given in code
 
 
 def _chunks(items: Iterator[Record | Reject], size: int) -> Iterator[list[Record | Reject]]:

@@ -208,6 +208,8 @@ def load_campaign(path: Path | str) -> CampaignFile:
         raise InputError("file not found", source=str(path)) from None
     except IsADirectoryError:
         raise InputError("is a folder, not a campaign file", source=str(path)) from None
+    except OSError as exc:
+        raise InputError(f"cannot read: {exc.strerror or exc}", source=str(path)) from None
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:

@@ -29,6 +29,7 @@ from typing import Annotated, Any, Literal, get_args
 from pydantic import Discriminator, Field, Tag, field_validator, model_validator
 
 from copydesk.errors import UnreadableValue
+from copydesk.inputs import unreadable_value
 from copydesk.models import FileModel
 from copydesk.rules.values import align, as_day, coerce_text, same
 
@@ -143,6 +144,12 @@ class Compare(FileModel):
             self.value = _ordered(value)
         elif isinstance(value, list | dict) or value is None:
             raise ValueError(f"'{op}' needs a single value (text, number, true/false, date)")
+        # a bound every row would fail to compare with (a date-time UTC cannot hold) is the
+        # file's problem, not each row's: refuse it here, once
+        values = self.value if isinstance(self.value, list) else [self.value]
+        problem = unreadable_value([_ordered(v) for v in values])
+        if problem:
+            raise ValueError(f"'{op}' value cannot be used: {problem}")
         return self
 
 

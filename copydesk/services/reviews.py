@@ -125,7 +125,7 @@ class ReviewsMixin(DeskBase):
         approved but past its review-by date, for re-approval). The review-by date must
         lie within ``max_review_days`` (copydesk.yaml).
         """
-        comment = optional_visible(comment)
+        comment = optional_visible(comment, field="comment")
         policy = self.policy_sha256()  # fails closed: no usable policy, no approval
         with write_transaction(self.db):
             require(self.actor(actor), "variant.review")
@@ -244,7 +244,7 @@ class ReviewsMixin(DeskBase):
     def retire(self, variant_id: str, *, actor: str, reason: str = "") -> Variant:
         """Take an approved variant out of use for good (the reason is optional; an
         invisible one is stored as none)."""
-        reason = optional_visible(reason)
+        reason = optional_visible(reason, field="reason")
         with write_transaction(self.db):
             require(self.actor(actor), "variant.retire")
             v = self._variant_row(variant_id)

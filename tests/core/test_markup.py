@@ -106,7 +106,10 @@ def test_control_characters_from_stored_text_or_a_file_reach_the_terminal_as_pic
 ) -> None:
     v = desk.add_variant("spring-generic", {"subject": "Hi", "body": "Walk"}, actor="ana")
     desk.submit(v.id, actor="ana")
-    desk.reject(v.id, actor="ben", comment="see\x1b[2J here\rX\x07")
+    desk.reject(v.id, actor="ben", comment="see")
+    # the service refuses control characters now; a library written before that may hold them
+    desk.db.execute("UPDATE reviews SET comment = ? WHERE variant_id = ?", ["see\x1b[2J here\rX\x07", v.id])
+    desk.db.conn.commit()
     r = cli("-w", str(ws.root), "variant", "show", v.id, "--history")
     _clean(r)
     assert "see␛[2J here␍X␇" in r.out and "\x1b" not in r.out and "\r" not in r.out

@@ -15,6 +15,7 @@ from copydesk.errors import CopydeskError
 from copydesk.hashing import content_hash
 from copydesk.services import Desk
 from tests.conftest import add_team
+from tests.policies import NoRules
 
 USERS = ["admin", "ana", "ben", "bea", "max", "cy"]
 OPS = ["add", "edit", "submit", "approve", "reject", "retire", "waive"]
@@ -49,7 +50,7 @@ def _fresh_desk() -> Desk:
     return Desk(sqlite_utils.Database(conn, execute_plugins=False))
 
 
-class FlagTextPolicy:
+class FlagTextPolicy(NoRules):
     """Block-flags the word 'guaranteed', so waivers and blocks take part."""
 
     def check(self, channel, fields, *, brief=None):
@@ -62,9 +63,6 @@ class FlagTextPolicy:
                 out.append(Finding(rule_id="claims.absolute", category="claims", severity="block",
                                    field=name, start=i, end=i + 10, match="guaranteed", message="absolute"))
         return out
-
-    def check_brief(self, brief):  # type: ignore[no-untyped-def]
-        return []
 
 
 def apply(desk: Desk, op: str, user: str, pick: int, text: str) -> None:

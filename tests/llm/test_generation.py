@@ -16,7 +16,7 @@ from copydesk.services import Desk
 from copydesk.services.generation import generate_for_brief
 from copydesk.vocab import Category, Severity
 from tests.fake_openai import FakeOpenAI, Reply
-from tests.llm.policies import NoRules
+from tests.policies import NoRules
 
 BRIEF = "boots-onboarding"
 

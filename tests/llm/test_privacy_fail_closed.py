@@ -25,7 +25,7 @@ from copydesk.vocab import Category, Severity
 from copydesk.workspace import Workspace
 from tests.conftest import REPO, open_team_desk
 from tests.fake_openai import FakeOpenAI, Reply
-from tests.llm.policies import NoRules
+from tests.policies import NoRules
 
 BRIEF = "boots-onboarding"
 
