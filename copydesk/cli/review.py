@@ -12,7 +12,8 @@ from copydesk.errors import InputError
 
 review = typer.Typer(help="The review workflow (four eyes per revision).", no_args_is_help=True)
 
-REVIEW_BY_HELP = "Re-review date (YYYY-MM-DD); default: today + review_days from copydesk.yaml."
+REVIEW_BY_HELP = ("Re-review date (YYYY-MM-DD); default: today + review_days; at most max_review_days ahead "
+                  "(copydesk.yaml).")
 REVISION_HELP = "The revision you reviewed; refused if the variant changed since (optimistic concurrency)."
 
 
