@@ -41,7 +41,7 @@ class StrictLoader(yaml.SafeLoader):
 
     def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node | None:
         if self.check_event(yaml.AliasEvent):
-            event = self.peek_event()
+            event = self.peek_event()  # type: ignore[no-untyped-call]
             target = self.anchors.get(event.anchor)
             if target is not None and id(target) not in self._shape:
                 raise ComposerError(None, None, f"alias *{event.anchor} refers to the collection it is in",
@@ -50,7 +50,7 @@ class StrictLoader(yaml.SafeLoader):
         collection = self.check_event(yaml.SequenceStartEvent, yaml.MappingStartEvent)
         if collection and self._open >= MAX_DEPTH:
             raise ComposerError(None, None, f"nested more than {MAX_DEPTH} levels deep",
-                                self.peek_event().start_mark)
+                                self.peek_event().start_mark)  # type: ignore[no-untyped-call]
         self._open += collection
         try:
             node = super().compose_node(parent, index)
@@ -79,26 +79,26 @@ class StrictLoader(yaml.SafeLoader):
                                 node.start_mark)
         self._shape[id(node)] = (levels, size)
 
-    def construct_object(self, node: yaml.Node, deep: bool = False) -> Any:  # type: ignore[override]
+    def construct_object(self, node: yaml.Node, deep: bool = False) -> Any:
         # SafeConstructor builds dates and numbers without catching their errors
         try:
-            return super().construct_object(node, deep=deep)  # type: ignore[no-untyped-call]
+            return super().construct_object(node, deep=deep)
         except (ValueError, OverflowError, TypeError) as exc:
             raise ConstructorError(None, None, f"unreadable value: {exc}", node.start_mark) from None
 
-    def construct_yaml_timestamp(self, node: yaml.ScalarNode) -> Any:  # type: ignore[override]
-        value = super().construct_yaml_timestamp(node)  # type: ignore[no-untyped-call]
+    def construct_yaml_timestamp(self, node: yaml.ScalarNode) -> Any:
+        value = super().construct_yaml_timestamp(node)
         if isinstance(value, datetime):
             to_utc(value)  # ValueError, reported with the line by construct_object
         return value
 
-    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:  # type: ignore[override]
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
         if isinstance(node, yaml.MappingNode):
             seen: dict[Any, yaml.Node] = {}
             for key_node, _ in node.value:
                 if key_node.tag == _MERGE_TAG:
                     continue
-                key = self.construct_object(key_node, deep=deep)  # type: ignore[no-untyped-call]
+                key = self.construct_object(key_node, deep=deep)
                 try:
                     first = seen.setdefault(key, key_node)
                 except TypeError:
@@ -107,7 +107,7 @@ class StrictLoader(yaml.SafeLoader):
                     lines = f"lines {first.start_mark.line + 1} and {key_node.start_mark.line + 1}"
                     raise ConstructorError(None, None, f"key '{key}' is given twice ({lines})",
                                            key_node.start_mark)
-        return super().construct_mapping(node, deep=deep)  # type: ignore[no-any-return]
+        return super().construct_mapping(node, deep=deep)
 
 
 StrictLoader.add_constructor("tag:yaml.org,2002:timestamp", StrictLoader.construct_yaml_timestamp)
