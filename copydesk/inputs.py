@@ -8,6 +8,7 @@ failed check into a per-row reject or a one-line :class:`~copydesk.errors.InputE
 
 from __future__ import annotations
 
+import json
 import math
 import re
 from datetime import UTC, date, datetime, timedelta
@@ -137,3 +138,24 @@ def sane_moment(moment: datetime | date, *, now: datetime | None = None) -> date
     if utc > latest:
         raise ValueError(f"'{moment.isoformat()}' is in the future (later than {latest.isoformat(timespec='seconds')})")
     return utc
+
+
+def json_object(raw: bytes) -> dict[str, Any] | str:
+    """One JSON Lines line as an object, or why it cannot be read (invalid UTF-8, invalid
+    JSON, an integer too long to convert, nesting beyond :data:`MAX_DEPTH`, not an
+    object). Every JSONL reader uses this, so a hostile line is a reject, never a crash."""
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return "not valid UTF-8 text"
+    try:
+        obj = json.loads(text)
+    except RecursionError:
+        return f"invalid JSON: nested more than {MAX_DEPTH} levels deep"
+    except ValueError as exc:  # includes integers too long to convert
+        return f"invalid JSON: {exc}"
+    if not isinstance(obj, dict):
+        return "a line must be a JSON object"
+    if too_deep(obj):
+        return f"invalid JSON: nested more than {MAX_DEPTH} levels deep"
+    return obj

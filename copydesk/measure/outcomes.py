@@ -37,7 +37,14 @@ from pydantic import (
 
 from copydesk import clock
 from copydesk.errors import InputError
-from copydesk.inputs import MAX_DEPTH, bad_character, has_surrogates, printable, sane_moment, to_utc, too_deep
+from copydesk.inputs import (
+    bad_character,
+    has_surrogates,
+    json_object,
+    printable,
+    sane_moment,
+    to_utc,
+)
 from copydesk.measure.tables import OUTCOMES
 
 SENDS = "sends"
@@ -226,27 +233,6 @@ def _read_csv(path: Path, source: str) -> Iterator[tuple[int, dict[str, Any] | R
             yield line, dict(zip(header, cells, strict=True))
 
 
-def _json_row(raw: bytes) -> dict[str, Any] | str:
-    """One JSONL line as an object, or why it cannot be read."""
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError:
-        return "not valid UTF-8 text"
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        return f"not valid JSON: {exc.msg}"
-    except RecursionError:
-        return f"not valid JSON: nested more than {MAX_DEPTH} levels deep"
-    except ValueError as exc:  # e.g. an integer too long to convert
-        return f"not valid JSON: {exc}"
-    if not isinstance(data, dict):
-        return "expected a JSON object"
-    if too_deep(data):
-        return f"not valid JSON: nested more than {MAX_DEPTH} levels deep"
-    return data
-
-
 def _read_jsonl(path: Path, source: str) -> Iterator[tuple[int, dict[str, Any] | Reject]]:
     with path.open("rb") as handle:
         for line, raw in enumerate(handle, start=1):
@@ -254,7 +240,7 @@ def _read_jsonl(path: Path, source: str) -> Iterator[tuple[int, dict[str, Any] |
                 raw = raw[3:]  # a byte-order mark some editors write
             if not raw.strip():
                 continue
-            data = _json_row(raw)
+            data = json_object(raw)
             if isinstance(data, str):
                 shown = printable(raw.decode("utf-8", "backslashreplace").rstrip())[:1000]
                 yield line, Reject(source, line, None, data, shown)

@@ -23,7 +23,7 @@ from types import TracebackType
 from typing import IO, Any, Literal
 
 from copydesk.errors import InputError, UsageError
-from copydesk.inputs import MAX_DEPTH, has_surrogates, printable, too_deep, unreadable_value
+from copydesk.inputs import MAX_DEPTH, has_surrogates, json_object, printable, too_deep, unreadable_value
 from copydesk.rules.values import TEXT_COLUMNS, coerce_iso, coerce_text
 
 Format = Literal["csv", "jsonl", "parquet"]
@@ -214,25 +214,6 @@ def _typed_json(obj: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _json_object(raw: bytes) -> dict[str, Any] | str:
-    """One JSONL line as an object, or why it cannot be read."""
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError:
-        return "not valid UTF-8 text"
-    try:
-        obj = json.loads(text)
-    except RecursionError:
-        return f"invalid JSON: nested more than {MAX_DEPTH} levels deep"
-    except ValueError as exc:  # includes integers too long to convert
-        return f"invalid JSON: {exc}"
-    if not isinstance(obj, dict):
-        return "a line must be a JSON object"
-    if too_deep(obj):
-        return f"invalid JSON: nested more than {MAX_DEPTH} levels deep"
-    return obj
-
-
 def _read_jsonl(path: Path) -> Iterator[Record | Reject]:
     row = 0
     with path.open("rb") as fh:
@@ -242,7 +223,7 @@ def _read_jsonl(path: Path) -> Iterator[Record | Reject]:
             if not raw.strip():
                 continue
             row += 1
-            obj = _json_object(raw)
+            obj = json_object(raw)
             if isinstance(obj, str):
                 yield Reject(row, line_no, None, "read", obj)
                 continue
