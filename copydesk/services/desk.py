@@ -46,6 +46,6 @@ class Desk(UsersMixin, BriefsMixin, VariantsMixin, ReviewsMixin, LibraryMixin, S
         return audit.facets(self.db)
 
     def verify_audit(self) -> tuple[bool, str]:
-        """Check the audit hash chain: (ok, message naming the first bad event)."""
+        """Check the audit record (chain, triggers and the state it explains): (ok, message)."""
         ok, message, _ = audit.verify(self.db)
         return ok, message
