@@ -71,6 +71,9 @@ def test_embedded_model_drafts_are_parsed_checked_and_stored(sample_desk: Desk) 
         def check_brief(self, brief: Any) -> Any:
             return policy.check_brief(brief)
 
+        def check_text(self, fields: Any) -> Any:
+            return policy.check_text(fields)
+
     report = generate_for_brief(
         sample_desk, "sms-active-restock", actor="ana", n=2, client=client, policy=Counting(),
         options=GenerationOptions.from_settings(settings),
