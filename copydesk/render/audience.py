@@ -85,11 +85,20 @@ class Reject:
 REJECT_COLUMNS = ("row", "line", "contact_id", "stage", "field", "value", "reason")
 
 
+_PLAIN = frozenset({int, bool, date})
+
+
 def _unreadable(row: int, line: int | None, data: dict[str, Any]) -> Reject | None:
     """A reject naming the first field whose name or value cannot be used, else ``None``."""
     cid = data.get(ID_FIELD)
     shown = cid if isinstance(cid, str) and not has_surrogates(cid) else None
     for key, value in data.items():
+        kind = type(value)
+        # the common cells (ASCII names; text, whole numbers, days) need no deeper look
+        if type(key) is str and key.isascii() and (
+            kind in _PLAIN or (kind is str and (value.isascii() or not has_surrogates(value)))
+        ):
+            continue
         problem = unreadable_value(key) or unreadable_value(value)
         if problem:
             return Reject(row, line, shown, "read", problem, printable(str(key)))

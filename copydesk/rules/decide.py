@@ -220,7 +220,8 @@ class Plan:
         else:
             ok = actual is True or (type(actual) is int and actual == 1)
             note = "" if actual is not None else "field is missing"
-        run.add(TraceStep("consent", NO_CONSENT, campaign.consent_field, "is", True, actual, ok, note))
+        if run.steps is not None:
+            run.steps.append(TraceStep("consent", NO_CONSENT, campaign.consent_field, "is", True, actual, ok, note))
         return None if ok else run.done(Outcome.SUPPRESSED, NO_CONSENT)
 
     def _suppress(self, contact: Mapping[str, Any], run: _Run) -> Decision | None:
@@ -244,8 +245,9 @@ class Plan:
             and as_utc(rec.sent_at) > since
         )
         ok = count < cap.max
-        note = f"{count} {campaign.channel.value} send(s) in the last {cap.per_days} days"
-        run.add(TraceStep("frequency_cap", FREQUENCY_CAP, None, "lt", cap.max, count, ok, note))
+        if run.steps is not None:
+            note = f"{count} {campaign.channel.value} send(s) in the last {cap.per_days} days"
+            run.steps.append(TraceStep("frequency_cap", FREQUENCY_CAP, None, "lt", cap.max, count, ok, note))
         return None if ok else run.done(Outcome.CAPPED, FREQUENCY_CAP)
 
     def _select(self, contact: Mapping[str, Any], run: _Run) -> tuple[_Pick | None, str | None]:
@@ -253,10 +255,12 @@ class Plan:
         that matched."""
         for rule_id, when, option in self.select:
             if when is None:
-                run.add(TraceStep("select", rule_id, None, "always", None, None, True))
+                if run.steps is not None:
+                    run.steps.append(TraceStep("select", rule_id, None, "always", None, None, True))
             elif not when(contact, self.today, run.steps):
                 continue
-            run.add(_variants_step(option))
+            if run.steps is not None:
+                run.steps.append(_variants_step(option))
             if option.variants:
                 return option, rule_id
             return self._fallback(run), rule_id
@@ -265,7 +269,8 @@ class Plan:
     def _fallback(self, run: _Run) -> _Pick | None:
         if self.fallback is None:
             return None
-        run.add(_variants_step(self.fallback))
+        if run.steps is not None:
+            run.steps.append(_variants_step(self.fallback))
         return self.fallback if self.fallback.variants else None
 
     def _holdout(self, chosen: _Pick, run: _Run) -> Decision | None:
@@ -276,7 +281,7 @@ class Plan:
         if run.steps is not None:
             position = round(unit(self.campaign.id, run.contact_id, "holdout"), 4)
             note = "in the control group" if held else "not in the control group"
-            run.add(TraceStep("holdout", HOLDOUT, None, "lt", share, position, held, note))
+            run.steps.append(TraceStep("holdout", HOLDOUT, None, "lt", share, position, held, note))
         return run.done(Outcome.HOLDOUT, HOLDOUT, chosen.rule_id) if held else None
 
     def _split(self, chosen: _Pick, run: _Run) -> Decision:
@@ -285,25 +290,22 @@ class Plan:
         else:
             u = unit(self.campaign.id, run.contact_id, "split:" + chosen.rule_id)
             variant = chosen.variants[pick(u, chosen.cum)]
-        run.add(TraceStep(
-            "split", chosen.rule_id, None, "pick", [v.variant_id for v in chosen.variants],
-            variant.variant_id, True, f"revision {variant.revision} {variant.content_hash[:12]}",
-        ))
+        if run.steps is not None:
+            run.steps.append(TraceStep(
+                "split", chosen.rule_id, None, "pick", [v.variant_id for v in chosen.variants],
+                variant.variant_id, True, f"revision {variant.revision} {variant.content_hash[:12]}",
+            ))
         return run.done(Outcome.SELECTED, chosen.rule_id, chosen.rule_id, variant)
 
 
 @dataclass(slots=True)
 class _Run:
     """One contact's way through :meth:`Plan.decide`: who, and the trace so far
-    (``steps`` is ``None`` when not tracing)."""
+    (``steps`` is ``None`` when not tracing: steps are then not even built)."""
 
     campaign_id: str
     contact_id: str
     steps: list[TraceStep] | None
-
-    def add(self, step: TraceStep) -> None:
-        if self.steps is not None:
-            self.steps.append(step)
 
     def done(
         self, outcome: Outcome, reason: str, rule: str | None = None, variant: ApprovedContent | None = None
