@@ -56,13 +56,6 @@ class ChannelSpec:
     def required(self) -> tuple[str, ...]:
         return tuple(f.name for f in self.fields if f.required)
 
-    def field(self, name: str) -> FieldSpec:
-        """The spec of field ``name`` (KeyError when the channel has none)."""
-        for f in self.fields:
-            if f.name == name:
-                return f
-        raise KeyError(name)
-
 
 _BODY = ("body copy", "message body")
 

@@ -34,9 +34,7 @@ def field_options(command: Callable[..., None]) -> Callable[..., None]:
 
     @functools.wraps(command)
     def wrapper(**kwargs: Any) -> None:
-        fields = {n: kwargs.pop(n) for n in names if kwargs.get(n) is not None}
-        for n in names:
-            kwargs.pop(n, None)
+        fields = {n: v for n in names if (v := kwargs.pop(n, None)) is not None}
         command(**kwargs, fields=fields)
 
     wrapper.__signature__ = signature.replace(parameters=params)  # type: ignore[attr-defined]
