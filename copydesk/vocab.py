@@ -63,6 +63,12 @@ class Category(StrEnum):
     READABILITY = "readability"
     TEMPLATE = "template"
     INJECTION = "injection"
+    #: a fact (number, offer, product) the brief, its offer and the registries do not hold
+    GROUNDING = "grounding"
+    #: a phrase the brief requires is missing
+    MUST_INCLUDE = "must_include"
+    #: prompt or instruction text leaked into generated copy
+    LEAK = "leak"
 
 
 __all__ = [

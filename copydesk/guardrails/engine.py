@@ -14,6 +14,7 @@ from copydesk.guardrails.grounding import Grounder
 from copydesk.guardrails.pack import (
     Brand,
     Claim,
+    EvalThresholds,
     Grounding,
     Offer,
     Personalization,
@@ -21,9 +22,8 @@ from copydesk.guardrails.pack import (
     RuleTests,
 )
 from copydesk.guardrails.rules import CompiledRule, Message, compile_rule, lexical_types
-from copydesk.guardrails.rules.base import Hit, Term, find_all, is_bounded, norm_term
+from copydesk.guardrails.rules.base import Hit, RuleContext, Term, find_all, is_bounded, norm_term
 from copydesk.guardrails.rules.lexical import Conditional
-from copydesk.guardrails.rules.template import TemplateRule
 from copydesk.models import Brief, Finding
 from copydesk.vocab import Category, Channel, Severity
 
@@ -46,6 +46,7 @@ class PolicyParts:
     brand_source: str = "built-in"
     personalization: Personalization = field(default_factory=Personalization)
     grounding: Grounding = field(default_factory=Grounding)
+    evaluation: EvalThresholds = field(default_factory=EvalThresholds)
     files: list[str] = field(default_factory=list)
 
 
@@ -83,13 +84,15 @@ class Policy:
         entries = list(parts.rules)
         entries += [RuleEntry(claim_rule(c), parts.brand_source) for c in parts.brand.claims if c.disclaimer]
         self._rules: list[CompiledRule] = []
-        variables = frozenset(parts.personalization.variables)
-        filters = frozenset(parts.personalization.filters)
+        context = RuleContext(
+            variables=frozenset(parts.personalization.variables),
+            filters=frozenset(parts.personalization.filters),
+            brand_terms=tuple(t for t in [parts.brand.name, *parts.brand.products] if t),
+        )
         for i, entry in enumerate(entries):
             rule = compile_rule(entry.spec, entry.source, i)
             rule.overrides = entry.overrides
-            if isinstance(rule, TemplateRule):
-                rule.configure(variables, filters)
+            rule.bind(context)
             self._rules.append(rule)
         self._automaton = self._build_automaton(self._rules)
         self._by_scope: dict[tuple[str | None, str], list[CompiledRule]] = {}
@@ -124,6 +127,11 @@ class Policy:
     def offers(self) -> list[Offer]:
         return list(self.brand.offers)
 
+    @property
+    def evaluation(self) -> EvalThresholds:
+        """The thresholds ``copydesk policy eval`` holds this policy to."""
+        return self.parts.evaluation
+
     def offer(self, offer_id: str) -> Offer | None:
         """The registered offer with this id, or ``None``."""
         return self._offers.get(offer_id)
@@ -137,6 +145,7 @@ class Policy:
             brand_source=self.parts.brand_source,
             personalization=self.parts.personalization,
             grounding=self.parts.grounding,
+            evaluation=self.parts.evaluation,
             files=self.files,
         )
         return Policy(parts)

@@ -234,7 +234,7 @@ _LEADING = frozenset(
 _GROUNDING_RULE = CompiledRule(
     RuleBase(
         id="grounding",
-        category=Category.CLAIMS,
+        category=Category.GROUNDING,
         severity=Severity.BLOCK,
         message="",
         suggestion="Use only facts from the brief, its offer or the registered claims, or remove it.",

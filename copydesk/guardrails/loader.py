@@ -177,6 +177,8 @@ def build_parts(files: list[Path]) -> PolicyParts:
             parts.personalization = parts.personalization.model_copy(update=update)
         if pack.grounding is not None:
             parts.grounding = _merge_grounding(parts.grounding, pack.grounding)
+        if pack.evaluation is not None:
+            parts.evaluation = pack.evaluation
     parts.rules = list(rules.values())
     return parts
 

@@ -7,7 +7,8 @@ caught, but findings must point at the text the writer actually typed. So
 normalised character, the index of the original character it came from.
 
 Steps, per character: drop invisible characters (zero-width, soft hyphen, BOM,
-bidirectional controls), NFKC, then fold a small table of look-alikes (Cyrillic and
+bidirectional controls, Unicode tag characters, Hangul fillers, variation selectors),
+NFKC, drop combining marks (``f\u0301uck``, ``sh\u0336it``), then fold a small table of look-alikes (Cyrillic and
 Greek letters that render like Latin ones, curly quotes) to ASCII. The length of the
 text never changes under ``str.lower`` afterwards (U+0130 is folded first), so the
 lower-cased text shares the same map.
@@ -23,6 +24,13 @@ INVISIBLE = frozenset(
     "\u00ad\u180e\u200b\u200c\u200d\u2060\u2061\u2062\u2063\u2064\ufeff"
     # bidirectional controls (Trojan Source)
     "\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
+    # Hangul fillers: render as blank but count as letters, so they split a word unseen
+    "\u115f\u1160\u3164\uffa0"
+    # variation selectors
+    + "".join(chr(c) for c in range(0xFE00, 0xFE10))
+    # Unicode tag characters (U+E0000 block): invisible, used to smuggle text
+    + "".join(chr(c) for c in range(0xE0000, 0xE0080))
+    + "".join(chr(c) for c in range(0xE0100, 0xE01F0))
 )
 
 #: The bidirectional controls alone: these can reorder what a reader sees.
@@ -69,12 +77,12 @@ class Normalized:
 
 
 def _fold(ch: str) -> str:
-    if ch in INVISIBLE:
+    if ch in INVISIBLE or unicodedata.combining(ch):
         return ""
     out = unicodedata.normalize("NFKC", ch)
     if len(out) == 1:
         return _LOOKALIKES.get(out, out)
-    return "".join(_LOOKALIKES.get(c, c) for c in out if c not in INVISIBLE)
+    return "".join(_LOOKALIKES.get(c, c) for c in out if c not in INVISIBLE and not unicodedata.combining(c))
 
 
 def normalize(text: str) -> Normalized:

@@ -153,6 +153,14 @@ class Grounding(Strict):
     offer_terms: list[str] = Field(default_factory=list)
 
 
+class EvalThresholds(Strict):
+    """What a pack promises on its evaluation set (``evaluation:`` in a pack)."""
+
+    min_recall: float = Field(default=0.95, ge=0, le=1, description="per category")
+    min_precision: float = Field(default=0.0, ge=0, le=1, description="per category")
+    max_flagged_clean: float = Field(default=0.03, ge=0, le=1, description="share of clean drafts flagged")
+
+
 class Pack(Strict):
     """One policy pack file."""
 
@@ -163,4 +171,7 @@ class Pack(Strict):
     brand: Brand | None = None
     personalization: Personalization | None = None
     grounding: Grounding | None = None
+    evaluation: EvalThresholds | None = Field(
+        default=None, description="thresholds `copydesk policy eval` holds this policy to"
+    )
     rules: list[RuleSpec] = Field(default_factory=list)

@@ -16,7 +16,7 @@ def brief(offer: str | None = "spring-boots-15", key_message: str = "Boots for s
 
 
 def grounding(policy: Policy, body: str, b: Brief) -> list[tuple[str, str]]:
-    return [(f.rule_id, f.match) for f in policy.check("email", {"body": body}, brief=b) if f.category == "claims"]
+    return [(f.rule_id, f.match) for f in policy.check("email", {"body": body}, brief=b) if f.category == "grounding"]
 
 
 @pytest.mark.parametrize(
@@ -49,11 +49,11 @@ def test_brief_text_grounds_facts(sample_policy: Policy) -> None:
 
 
 def test_grounding_only_with_a_brief(sample_policy: Policy) -> None:
-    assert [f for f in sample_policy.check("email", {"body": "Now 70% off."}) if f.category == "claims"] == []
+    assert [f for f in sample_policy.check("email", {"body": "Now 70% off."}) if f.category == "grounding"] == []
 
 
 def test_grounding_findings_block(sample_policy: Policy) -> None:
-    (f,) = [f for f in sample_policy.check("email", {"body": "Now 70% off."}, brief=brief()) if f.category == "claims"]
+    (f,) = [f for f in sample_policy.check("email", {"body": "Now 70% off."}, brief=brief()) if f.category == "grounding"]
     assert f.severity == "block" and f.start == 4 and f.end == 7
 
 

@@ -158,6 +158,17 @@ class Term:
 Hit = tuple[int, int, Term]  # start, end (joined lower text), term
 
 
+@dataclass(frozen=True)
+class RuleContext:
+    """What a rule may need from the rest of its policy (see :meth:`CompiledRule.bind`)."""
+
+    #: personalization variables and filters a placeholder may use
+    variables: frozenset[str] = frozenset()
+    filters: frozenset[str] = frozenset({"default"})
+    #: the brand's name and registered product names, as written
+    brand_terms: tuple[str, ...] = ()
+
+
 class CompiledRule:
     """A rule ready to run. Subclasses implement :meth:`check`.
 
@@ -196,6 +207,9 @@ class CompiledRule:
         self.index = index
         self._fields = frozenset(spec.fields)
         self._channels = frozenset(str(c) for c in spec.channels)
+
+    def bind(self, context: RuleContext) -> None:
+        """Take what this rule needs from its policy (called once, when the policy is built)."""
 
     def terms(self) -> Iterable[Term]:
         """Literals this rule wants the shared automaton to find."""

@@ -11,7 +11,7 @@ import pyphen
 from pydantic import Field
 
 from copydesk.guardrails.pack import RuleBase
-from copydesk.guardrails.rules.base import CompiledRule, Hit, Message, collect
+from copydesk.guardrails.rules.base import CompiledRule, FieldView, Hit, Message, RuleContext, collect
 from copydesk.models import Finding
 
 # A word in capitals: two or more upper-case letters (digits and inner ' or - allowed).
@@ -20,17 +20,24 @@ _HAS_CAPS_RUN = re.compile(r"[A-Z]{2}")
 
 
 class Capitalization(RuleBase):
-    """Shouting: runs of all-capital words. Words in ``allow`` and acronyms up to
-    ``acronym_max`` letters (GPS, UV) are fine."""
+    """Shouting in capitals. A word shouts when it is in capitals, longer than
+    ``acronym_max`` letters, and neither an ``allow``-ed acronym, a mandated ``keyword``
+    (SMS STOP/HELP/INFO) nor a brand or product name the registry writes in capitals. A run of ``run_words``
+    capital words shouts even when each is short ("GET UP TO"), and so does a field whose
+    letters are mostly capitals (``max_caps_share``)."""
 
     type: Literal["capitalization"]
-    allow: list[str] = Field(default_factory=list)
+    allow: list[str] = Field(default_factory=list, description="acronyms and initialisms that are fine")
+    keywords: list[str] = Field(default_factory=list, description="mandated keywords, e.g. STOP, HELP")
     acronym_max: int = Field(default=3, ge=0)
-    min_words: int = Field(default=1, ge=1, description="capital words in a row to flag")
+    min_words: int = Field(default=1, ge=1, description="shouting words in a run to flag")
+    run_words: int = Field(default=3, ge=2, description="capital words in a row that shout however short")
+    max_caps_share: float = Field(default=0.6, gt=0, le=1, description="share of a field's letters")
+    min_letters: int = Field(default=16, ge=1, description="fields shorter than this are not judged by share")
 
 
 class CapitalizationRule(CompiledRule):
-    """Runs of all-capital words, ignoring allowed words and short acronyms."""
+    """Runs of capital words, ignoring allowed words, keywords, brand names and short acronyms."""
 
     spec_model = Capitalization
     lexical = True
@@ -38,33 +45,55 @@ class CapitalizationRule(CompiledRule):
 
     def __init__(self, spec: Capitalization, source: str, index: int) -> None:
         super().__init__(spec, source, index)
-        self._allow = frozenset(a.upper() for a in spec.allow)
+        self._exempt = frozenset(a.upper() for a in [*spec.allow, *spec.keywords])
 
-    def _shouting(self, word: str) -> bool:
-        letters = sum(c.isalpha() for c in word)
-        if letters <= self.spec.acronym_max:
-            return False
-        return word.upper() not in self._allow and word.rstrip("'S") not in self._allow
+    def bind(self, context: RuleContext) -> None:
+        # only names the brand itself writes in capitals: "SUMMIT TRAIL BOOTS" still shouts
+        words = {w for term in context.brand_terms for w in re.findall(r"[\w'+-]+", term) if w.isupper()}
+        self._exempt = self._exempt | words
+
+    def _exempt_word(self, word: str) -> bool:
+        up = word.upper()
+        return up in self._exempt or up.removesuffix("'S") in self._exempt or up.removesuffix("S") in self._exempt
 
     def check(self, msg: Message, hits: Sequence[Hit]) -> list[Finding]:
         text = msg.text
         if not _HAS_CAPS_RUN.search(text):
             return []
-        # runs of adjacent capital words; a run shouts when it holds a shouting word
-        # (so "BIG SALE" is one span even though "BIG" alone could be an acronym)
-        runs: list[list[int]] = []  # [start, end, shouting words]
+        found: list[Finding | None] = []
+        for view in msg.views:
+            found += self._field(msg, view)
+        return collect(found)
+
+    def _field(self, msg: Message, view: FieldView) -> list[Finding | None]:
+        text = view.norm.text
+        # runs of adjacent capital words: [start, end, shouting words, counted words]
+        runs: list[list[int]] = []
         last_end = -10
+        caps_letters = 0
         for m in _CAPS_WORD.finditer(text):
             s, e = m.span()
-            loud = int(self._shouting(m.group(0)))
+            word = m.group(0)
+            exempt = self._exempt_word(word)
+            letters = sum(c.isalpha() for c in word)
+            loud = int(not exempt and letters > self.spec.acronym_max)
+            counted = int(not exempt)
+            caps_letters += letters * counted
             gap = text[last_end:s]
             if runs and gap.strip(" ,") == "" and "\n" not in gap:
                 runs[-1][1] = e
                 runs[-1][2] += loud
+                runs[-1][3] += counted
             else:
-                runs.append([s, e, loud])
+                runs.append([s, e, loud, counted])
             last_end = e
-        return collect(msg.finding(self, s, e) for s, e, n in runs if n and n >= self.spec.min_words)
+        spans = [(s, e) for s, e, loud, counted in runs
+                 if (loud and loud >= self.spec.min_words) or counted >= self.spec.run_words]
+        total = sum(c.isalpha() for c in text)
+        if (not spans and runs and total >= self.spec.min_letters
+                and caps_letters / total > self.spec.max_caps_share):
+            spans = [(runs[0][0], runs[-1][1])]
+        return [msg.finding(self, s, e, local=view) for s, e in spans]
 
 
 _WORD = re.compile(r"[A-Za-z][A-Za-z'-]*")

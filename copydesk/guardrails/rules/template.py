@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from typing import Literal
 
 from copydesk.guardrails.pack import RuleBase
-from copydesk.guardrails.rules.base import CompiledRule, Hit, Message, collect
+from copydesk.guardrails.rules.base import CompiledRule, Hit, Message, RuleContext, collect
 from copydesk.models import Finding
 from copydesk.placeholders import CHUNK, chunk_problems
 
@@ -30,10 +30,10 @@ class TemplateRule(CompiledRule):
     variables: frozenset[str] = frozenset()
     filters: frozenset[str] = frozenset({"default"})
 
-    def configure(self, variables: frozenset[str], filters: frozenset[str]) -> None:
-        """Set the allow-lists (the policy's personalization section)."""
-        self.variables = variables
-        self.filters = filters
+    def bind(self, context: RuleContext) -> None:
+        """Take the allow-lists from the policy's personalization section."""
+        self.variables = context.variables
+        self.filters = context.filters
 
     def check(self, msg: Message, hits: Sequence[Hit]) -> list[Finding]:
         found = []
