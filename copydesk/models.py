@@ -54,6 +54,9 @@ class Brief(FileModel):
     offer: str | None = Field(default=None, description="id of a registered offer or claim")
     tone_notes: str = ""
     must_include: list[str] = Field(default_factory=list)
+    must_include_severity: Severity = Field(
+        default=Severity.WARN, description="how a draft missing a must_include phrase is reported"
+    )
     must_avoid: list[str] = Field(default_factory=list)
     personalization: list[str] = Field(
         default_factory=list, description="contact fields the copy may use as placeholders"

@@ -170,6 +170,7 @@ class Policy:
                 if not any(fld == f.field and s <= f.start and f.end <= e for fld, s, e in pii)
             ]
             found += self._must_avoid(msg, brief)
+            found += self._must_include(msg, brief)
         return _ordered(found, list(fields))
 
     def check_brief(self, brief: Brief) -> list[Finding]:
@@ -232,6 +233,23 @@ class Policy:
         automaton.make_automaton()
         return automaton
 
+    @staticmethod
+    def _must_include(msg: Message, brief: Brief) -> list[Finding]:
+        if not brief.must_include or not msg.views:
+            return []
+        found = []
+        first = msg.views[0]
+        for phrase in brief.must_include:
+            if next(iter(find_all(msg.lower, norm_term(phrase))), None) is not None:
+                continue
+            # nothing to point at: the finding sits on the start of the first field
+            f = msg.finding(_MUST_INCLUDE, 0, 0, local=first)
+            if f is not None:
+                f.severity = brief.must_include_severity
+                f.message = _MUST_INCLUDE.spec.message.replace("{match}", phrase)
+                found.append(f)
+        return found
+
     def _must_avoid(self, msg: Message, brief: Brief) -> list[Finding]:
         found = []
         for phrase in brief.must_avoid:
@@ -240,6 +258,19 @@ class Policy:
                 if f is not None:
                     found.append(f)
         return found
+
+
+_MUST_INCLUDE = CompiledRule(
+    RuleBase(
+        id="brief.must-include",
+        category=Category.MUST_INCLUDE,
+        severity=Severity.WARN,
+        message="the brief requires '{match}' and the draft does not say it",
+        suggestion="Add the phrase as the brief words it.",
+    ),
+    "brief",
+    -1,
+)
 
 
 _MUST_AVOID = CompiledRule(

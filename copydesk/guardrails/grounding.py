@@ -116,16 +116,22 @@ class Grounder:
         self.settings = settings
         self.products = sorted({norm_term(p) for p in brand.products}, key=len, reverse=True)
         registry = [p for p in brand.products]
-        for claim in brand.claims:
-            registry += [claim.text, claim.disclaimer]
+        registry += [claim.text for claim in brand.claims]
         self._registry_text = "\n".join(registry)
+        # A disclaimer grounds itself where it is quoted, never other facts: "50% off"
+        # is not grounded by "at least 50% recycled polyester".
+        self._disclaimers = sorted(
+            {norm_term(c.disclaimer.rstrip(". ")) for c in brand.claims if c.disclaimer.strip(". ")},
+            key=len, reverse=True,
+        )
         self._offer_terms = [norm_term(t) for t in settings.offer_terms]
         nouns = "|".join(re.escape(n) for n in settings.product_nouns)
         self._product_re = re.compile(rf"(?:\b[A-Z][\w'-]*\s+){{1,4}}(?:{nouns})\b") if nouns else None
 
     def sources(self, brief: Brief, offer: Offer | None) -> str:
         """The text every fact must come from, normalised and lower-cased."""
-        parts = list(brief.text_for_scan().values())
+        # what the brief forbids is not a source of facts
+        parts = [v for k, v in brief.text_for_scan().items() if not k.startswith("must_avoid")]
         if offer is not None:
             parts += [offer.text, offer.terms]
         parts.append(self._registry_text)
@@ -145,7 +151,7 @@ class Grounder:
                 allowed.add((fact.kind, fact.value))
             if fact.kind in ("money", "percent", "number"):
                 numbers.add(fact.value[0])
-        text = _blank(msg.text, msg.lower, self.products)
+        text = _blank(msg.text, msg.lower, [*self._disclaimers, *self.products])
         spans: list[tuple[int, int, str]] = []
         for fact in extract_facts(text):
             if fact.kind == "date":

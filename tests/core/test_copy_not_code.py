@@ -59,9 +59,9 @@ def test_code_is_a_block_that_no_reviewer_can_waive(desk: Desk, text: str) -> No
 
 
 def test_an_edit_that_adds_code_gets_the_block_too(desk: Desk) -> None:
-    v = desk.add_variant("boots-onboarding", {"subject": "Boots", "body": "Plain"}, actor="ana")
+    v = desk.add_variant("boots-onboarding", {"subject": "Boots", "body": "Plain Boot Care Kit"}, actor="ana")
     assert not v.current.findings
-    v = desk.edit_variant(v.id, {"body": "{% include 'x' %}"}, actor="ana")
+    v = desk.edit_variant(v.id, {"body": "Boot Care Kit {% include 'x' %}"}, actor="ana")
     assert [f.rule_id for f in v.current.findings] == [UNSUPPORTED_RULE]
 
 

@@ -53,7 +53,8 @@ def test_grounding_only_with_a_brief(sample_policy: Policy) -> None:
 
 
 def test_grounding_findings_block(sample_policy: Policy) -> None:
-    (f,) = [f for f in sample_policy.check("email", {"body": "Now 70% off."}, brief=brief()) if f.category == "grounding"]
+    found = sample_policy.check("email", {"body": "Now 70% off."}, brief=brief())
+    (f,) = [f for f in found if f.category == "grounding"]
     assert f.severity == "block" and f.start == 4 and f.end == 7
 
 

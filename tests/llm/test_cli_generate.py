@@ -18,6 +18,8 @@ def _ws(desk: Desk) -> str:
 def test_generate_saves_variants_and_prints_the_table(
     gen_desk: Desk, fake_openai: FakeOpenAI, cli: Any
 ) -> None:
+    # the brief requires "Boot Care Kit"; a draft without it is not clean
+    fake_openai.default = Reply.draft(body="Our boots are built for UK hills. Add the Boot Care Kit.")
     result = cli("-w", _ws(gen_desk), "generate", "boots-onboarding", "--as", "ana", "-n", "2",
                  "--base-url", fake_openai.base_url, "--model", "fake-model",
                  "--concurrency", "2")
