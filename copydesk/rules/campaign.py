@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any, Literal
 
@@ -15,6 +16,7 @@ from pydantic import Field, ValidationError, field_validator, model_validator
 
 from copydesk.channels import Channel, spec
 from copydesk.errors import InputError
+from copydesk.inputs import EARLIEST, to_utc
 from copydesk.models import SLUG, FileModel
 from copydesk.rules.conditions import TAG_PREFIX, Condition, check_depth
 from copydesk.yamlio import line_of, parse_yaml
@@ -115,8 +117,31 @@ class Campaign(FileModel):
     suppress: list[SuppressRule] = Field(default_factory=list)
     select: list[SelectRule] = Field(default_factory=list)
     fallback: VariantChoice | None = None
+    ends_at: datetime | None = Field(
+        default=None,
+        description="the planned end (UTC; a date alone means 00:00 UTC that day); "
+        "a report read before it says so (peeking)",
+    )
 
     _id = field_validator("id")(_slug)
+
+    @field_validator("ends_at", mode="before")
+    @classmethod
+    def _day_is_midnight(cls, value: Any) -> Any:
+        # YAML reads 2026-04-30 as a date: the planned end is then the start of that day
+        if isinstance(value, date) and not isinstance(value, datetime):
+            return datetime(value.year, value.month, value.day, tzinfo=UTC)
+        return value
+
+    @field_validator("ends_at")
+    @classmethod
+    def _ends_utc(cls, value: datetime | None) -> datetime | None:
+        if value is None:
+            return None
+        utc = to_utc(value)
+        if utc < EARLIEST:
+            raise ValueError(f"'{value.isoformat()}' is before {EARLIEST.date().isoformat()}")
+        return utc
 
     @field_validator("template")
     @classmethod

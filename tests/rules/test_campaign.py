@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -105,3 +106,28 @@ def test_yaml_syntax_error_names_line(tmp_path: Path) -> None:
 def test_missing_file(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="file not found"):
         load_campaign(tmp_path / "nope.yaml")
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("2026-04-30", datetime(2026, 4, 30, tzinfo=UTC)),
+        ("2026-04-30T18:00:00+02:00", datetime(2026, 4, 30, 16, tzinfo=UTC)),
+        ("2026-04-30T18:00:00", datetime(2026, 4, 30, 18, tzinfo=UTC)),
+    ],
+)
+def test_ends_at_is_a_utc_moment(value: str, expected: datetime) -> None:
+    c = parse_campaign(GOOD + f"ends_at: {value}\n", "c.yaml")
+    assert c.ends_at == expected and c.ends_at.tzinfo is UTC
+
+
+def test_ends_at_is_optional() -> None:
+    assert parse_campaign(GOOD, "c.yaml").ends_at is None
+
+
+@pytest.mark.parametrize(("value", "message"), [("soon", "datetime"), ("1999-12-31", "before 2000")])
+def test_bad_ends_at_names_the_field(value: str, message: str) -> None:
+    with pytest.raises(InputError) as info:
+        parse_campaign(GOOD + f"ends_at: {value}\n", "c.yaml")
+    assert info.value.field == "ends_at" and info.value.line == 19
+    assert message in str(info.value)
