@@ -36,6 +36,13 @@ def _digits(text: str) -> bool:
     return _DIGIT_RUN.search(text) is not None
 
 
+_FISCALISH = re.compile(r"\b[A-Za-z]{6}\d{2}[A-Za-z]\d{2}[A-Za-z]\d{3}[A-Za-z]\b")
+
+
+def _fiscalish(text: str) -> bool:
+    return _FISCALISH.search(text) is not None
+
+
 def _ibanish(text: str) -> bool:
     return _IBANISH.search(text) is not None
 
@@ -54,6 +61,13 @@ ENTITIES: dict[str, tuple[str, Callable[[str], bool]]] = {
     "US_SSN": ("UsSsnRecognizer", _digits),
     "UK_NINO": ("UkNinoRecognizer", _digits),
     "UK_NHS": ("NhsRecognizer", _digits),
+    # national identifiers with a checksum, so a product code does not pass for one
+    "ES_NIF": ("EsNifRecognizer", _digits),
+    "ES_NIE": ("EsNieRecognizer", _digits),
+    "IT_FISCAL_CODE": ("ItFiscalCodeRecognizer", _fiscalish),
+    "PL_PESEL": ("PlPeselRecognizer", _digits),
+    "IN_AADHAAR": ("InAadhaarRecognizer", _digits),
+    "UK_DRIVING_LICENCE": ("UkDrivingLicenceRecognizer", _digits),
 }
 
 _LOCK = threading.Lock()
@@ -75,7 +89,8 @@ def _build_analyzer(entities: Sequence[str], phone_regions: Sequence[str]) -> An
         if entity == "PHONE_NUMBER":
             registry.add_recognizer(cls(supported_regions=tuple(phone_regions)))
         else:
-            registry.add_recognizer(cls())
+            # country recognizers default to their own language; the checked text is en
+            registry.add_recognizer(cls(supported_language="en"))
     engine = AnalyzerEngine(registry=registry, nlp_engine=nlp, supported_languages=["en"])
     return engine, nlp.process_text("", "en")
 
