@@ -43,3 +43,11 @@ def pick(u: float, cum: Sequence[float]) -> int:
     """Index of the slot that ``u`` (in [0, 1)) falls into; zero-weight slots never win."""
     return min(bisect_right(cum, u), len(cum) - 1)
 
+
+
+def split_index(campaign_id: str, contact_id: str, rule_id: str, cum: Sequence[float]) -> int:
+    """The slot of ``cum`` (from :func:`cumulative`) a treated contact of rule
+    ``rule_id`` gets. The bucket is fixed per (campaign, contact, rule): when learnt
+    weights move, only contacts near a boundary change variant, and with an even split
+    (no outcomes yet) a learning rule assigns exactly like a plain one."""
+    return pick(unit(campaign_id, contact_id, "split:" + rule_id), cum)

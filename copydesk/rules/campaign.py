@@ -12,12 +12,13 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic import Field, PrivateAttr, ValidationError, field_validator, model_validator
 
 from copydesk.channels import Channel, spec
 from copydesk.errors import InputError
 from copydesk.inputs import EARLIEST, to_utc
 from copydesk.models import SLUG, FileModel
+from copydesk.rules.allocate import OutcomeCounts
 from copydesk.rules.conditions import TAG_PREFIX, Condition, check_depth
 from copydesk.yamlio import line_of, parse_yaml
 
@@ -25,6 +26,10 @@ from copydesk.yamlio import line_of, parse_yaml
 RESERVED_IDS = frozenset(
     {"no-consent", "frequency-cap", "holdout", "no-eligible-variant", "fallback"}
 )
+
+#: Outcomes an allocating rule may learn from: yes/no per recipient (a Beta posterior).
+ALLOCATION_METRICS = ("converted",)
+
 
 def _slug(value: str) -> str:
     if not SLUG.match(value):
@@ -42,11 +47,33 @@ class FrequencyCap(FileModel):
 class VariantChoice(FileModel):
     """Which approved variants a rule may send: all of a ``brief``, or listed ``ids``.
 
-    Variants are split evenly, or by ``weights`` (one per id)."""
+    Variants are split evenly, by ``weights`` (one per id), or, with ``allocate:
+    thompson``, by weights learnt from imported outcomes on ``metric``, never below
+    ``min_share`` each (see :mod:`copydesk.rules.allocate`)."""
 
     brief: str | None = None
     ids: list[str] | None = None
     weights: list[float] | None = None
+    allocate: Literal["thompson"] | None = Field(
+        default=None, description="learn the split from outcomes (Thompson sampling)"
+    )
+    metric: str | None = Field(
+        default=None, description="the yes/no outcome the allocation learns from (default converted)"
+    )
+    min_share: float | None = Field(
+        default=None, ge=0.0, le=1.0, allow_inf_nan=False,
+        description="the least share any variant gets, at most 1/number of variants (default 0)",
+    )
+
+    @field_validator("metric")
+    @classmethod
+    def _yes_no_metric(cls, value: str | None) -> str | None:
+        if value is not None and value not in ALLOCATION_METRICS:
+            raise ValueError(
+                f"allocation learns from a yes/no outcome per recipient: use "
+                f"{', '.join(ALLOCATION_METRICS)} (not '{value}')"
+            )
+        return value
 
     @model_validator(mode="after")
     def _one_source(self) -> VariantChoice:
@@ -66,13 +93,43 @@ class VariantChoice(FileModel):
                 )
             if any(w < 0 for w in self.weights) or sum(self.weights) <= 0:
                 raise ValueError("weights must be 0 or more, and not all 0")
+        self._check_allocation()
         return self
 
+    def _check_allocation(self) -> None:
+        if self.allocate is None:
+            given = [name for name in ("metric", "min_share") if getattr(self, name) is not None]
+            if given:
+                raise ValueError(f"'{given[0]}' needs 'allocate: thompson'")
+            return
+        if self.weights is not None:
+            raise ValueError("'weights' fix the split and 'allocate' learns it: give one, not both")
+        # with a brief, the number of variants is only known on the day (approved ones)
+        if self.ids is not None and self.min_share is not None and self.min_share > 1 / len(self.ids):
+            raise ValueError(
+                f"min_share {self.min_share:g} is more than 1/{len(self.ids)}: "
+                f"{len(self.ids)} variants cannot each get it"
+            )
+
+    @property
+    def learn_metric(self) -> str:
+        """The metric an allocating choice learns from."""
+        return self.metric or "converted"
+
+    @property
+    def floor(self) -> float:
+        """The least share per variant asked for (0 when not given)."""
+        return self.min_share or 0.0
+
     def describe(self) -> str:
-        """Short text for traces: ``brief boots-onboarding`` or ``ids V1, V2``."""
-        if self.brief is not None:
-            return f"brief {self.brief}"
-        return "ids " + ", ".join(self.ids or [])
+        """Short text for traces: ``brief boots-onboarding`` or ``ids V1, V2``, with the
+        allocation when there is one."""
+        what = f"brief {self.brief}" if self.brief is not None else "ids " + ", ".join(self.ids or [])
+        if self.allocate is not None:
+            what += f", {self.allocate} on {self.learn_metric}"
+            if self.floor:
+                what += f", min share {self.floor:g}"
+        return what
 
 
 class SuppressRule(FileModel):
@@ -123,6 +180,9 @@ class Campaign(FileModel):
         "a report read before it says so (peeking)",
     )
 
+    #: Outcome counts for the allocating rules: run-time data, never read from the file.
+    _outcomes: OutcomeCounts | None = PrivateAttr(default=None)
+
     _id = field_validator("id")(_slug)
 
     @field_validator("ends_at", mode="before")
@@ -168,6 +228,32 @@ class Campaign(FileModel):
                 raise ValueError(f"rule id '{rule_id}' is used twice")
             seen.add(rule_id)
         return self
+
+    @property
+    def choices(self) -> list[tuple[str, VariantChoice]]:
+        """Every (rule id, variant choice) in file order, the fallback last."""
+        out = [(rule.id, rule.variants) for rule in self.select]
+        if self.fallback is not None:
+            out.append(("fallback", self.fallback))
+        return out
+
+    @property
+    def allocates(self) -> bool:
+        """True when some rule learns its split from outcomes."""
+        return any(choice.allocate is not None for _, choice in self.choices)
+
+    @property
+    def outcomes(self) -> OutcomeCounts | None:
+        """The outcome counts attached by :meth:`with_outcomes`, if any."""
+        return self._outcomes
+
+    def with_outcomes(self, counts: OutcomeCounts | None) -> Campaign:
+        """A copy carrying ``counts`` for its allocating rules. The services layer loads
+        them; whatever builds a :class:`~copydesk.rules.decide.Plan` from the campaign
+        alone (the render pipeline, its worker processes) then decides with them."""
+        copy = self.model_copy()
+        copy._outcomes = counts
+        return copy
 
     @property
     def consent_field(self) -> str:

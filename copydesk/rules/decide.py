@@ -9,7 +9,12 @@ same decision. Steps, in order, each recorded in the trace:
 4. select rules, first match wins; no match, or a match with no eligible variant,
    uses the fallback; nothing eligible gives ``no-eligible-variant``;
 5. holdout, by a stable hash of (campaign, contact);
-6. split among the rule's variants (evenly or by weights), by another stable hash.
+6. split among the rule's variants (evenly, by weights, or by weights learnt from
+   outcomes: :mod:`copydesk.rules.allocate`), by another stable hash.
+
+The holdout never depends on the weights: the same contacts are held out whether or
+not a rule learns its split. Outcome counts for learning rules are an input (passed in,
+or attached with :meth:`Campaign.with_outcomes`); nothing here reads the store.
 
 Only approved, unexpired revisions of the campaign's channel are eligible; the review-by
 date is checked here again although the library should already exclude expired ones.
@@ -27,7 +32,8 @@ from copydesk import clock
 from copydesk.errors import InputError
 from copydesk.models import ApprovedContent, SendRecord
 from copydesk.review_by import is_expired
-from copydesk.rules.assign import cumulative, in_holdout, pick, unit
+from copydesk.rules.allocate import Allocation, OutcomeCounts, allocate
+from copydesk.rules.assign import cumulative, in_holdout, split_index, unit
 from copydesk.rules.campaign import Campaign, VariantChoice
 from copydesk.rules.conditions import Check, TraceStep, compile_condition
 from copydesk.rules.values import as_utc
@@ -138,12 +144,25 @@ class _Pick:
     variants: tuple[ApprovedContent, ...]
     cum: tuple[float, ...]
     note: str
+    allocation: Allocation | None = None
 
     @classmethod
-    def build(cls, rule_id: str, choice: VariantChoice, library: EligibleLibrary) -> _Pick:
+    def build(
+        cls, rule_id: str, choice: VariantChoice, library: EligibleLibrary, *,
+        campaign_id: str, outcomes: OutcomeCounts | None,
+    ) -> _Pick:
         found, weights, note = library.resolve(choice)
+        allocation = None
+        if choice.allocate is not None and found:
+            if outcomes is not None and outcomes.metric != choice.learn_metric:
+                raise ValueError(f"outcome counts are on {outcomes.metric}, rule {rule_id} learns on "
+                                 f"{choice.learn_metric}")
+            counts = outcomes.for_rule(rule_id) if outcomes is not None else {}
+            allocation = allocate(campaign_id, rule_id, [v.variant_id for v in found], counts,
+                                  day=library.today, min_share=choice.floor, metric=choice.learn_metric)
+            weights = list(allocation.weights)
         cum = tuple(cumulative(weights)) if found else ()
-        return cls(rule_id, choice.describe(), tuple(found), cum, note)
+        return cls(rule_id, choice.describe(), tuple(found), cum, note, allocation)
 
 
 @dataclass
@@ -164,9 +183,16 @@ class Plan:
         library: Iterable[ApprovedContent] | EligibleLibrary,
         *,
         today: date,
+        outcomes: OutcomeCounts | None = None,
     ) -> Plan:
+        """Compile ``campaign`` for ``today``. Learning rules use ``outcomes`` (default:
+        the counts attached to the campaign; none: an even split); their date must be
+        ``today``, the allocation date."""
         if not isinstance(library, EligibleLibrary):
             library = EligibleLibrary(library, channel=campaign.channel, today=today)
+        outcomes = outcomes if outcomes is not None else campaign.outcomes
+        if outcomes is not None and outcomes.as_of != today:
+            raise ValueError(f"outcome counts as of {outcomes.as_of} for a plan of {today}")
         plan = cls(campaign, library, today)
         for rule in campaign.suppress:
             plan.suppress.append(
@@ -178,10 +204,18 @@ class Plan:
                 if sel.when is not None
                 else None
             )
-            plan.select.append((sel.id, check, _Pick.build(sel.id, sel.variants, library)))
+            plan.select.append((sel.id, check, _Pick.build(sel.id, sel.variants, library, campaign_id=campaign.id,
+                                                            outcomes=outcomes)))
         if campaign.fallback is not None:
-            plan.fallback = _Pick.build(FALLBACK, campaign.fallback, library)
+            plan.fallback = _Pick.build(FALLBACK, campaign.fallback, library, campaign_id=campaign.id,
+                                        outcomes=outcomes)
         return plan
+
+    @property
+    def allocations(self) -> list[Allocation]:
+        """The learnt weights of every learning rule with something to send, in file order."""
+        picks = [option for _, _, option in self.select] + ([self.fallback] if self.fallback else [])
+        return [p.allocation for p in picks if p.allocation is not None]
 
     def decide(
         self,
@@ -288,9 +322,10 @@ class Plan:
         if len(chosen.variants) == 1:
             variant = chosen.variants[0]
         else:
-            u = unit(self.campaign.id, run.contact_id, "split:" + chosen.rule_id)
-            variant = chosen.variants[pick(u, chosen.cum)]
+            variant = chosen.variants[split_index(self.campaign.id, run.contact_id, chosen.rule_id, chosen.cum)]
         if run.steps is not None:
+            if chosen.allocation is not None:
+                run.steps.append(_allocation_step(chosen.allocation))
             run.steps.append(TraceStep(
                 "split", chosen.rule_id, None, "pick", [v.variant_id for v in chosen.variants],
                 variant.variant_id, True, f"revision {variant.revision} {variant.content_hash[:12]}",
@@ -327,6 +362,13 @@ def _variants_step(option: _Pick) -> TraceStep:
     )
 
 
+def _allocation_step(allocation: Allocation) -> TraceStep:
+    """The learnt weights and the counts behind them (``expected``: method and inputs;
+    ``actual``: one row per variant)."""
+    return TraceStep("allocation", allocation.rule_id, None, allocation.method, allocation.settings(),
+                     allocation.arms(), True, allocation.note)
+
+
 def decide(
     campaign: Campaign | Plan,
     contact: Mapping[str, Any],
@@ -336,16 +378,18 @@ def decide(
     today: date | None = None,
     now: datetime | None = None,
     trace: bool = True,
+    outcomes: OutcomeCounts | None = None,
 ) -> Decision:
     """Decide for one contact (see the module docstring).
 
     ``now`` defaults to the current time and ``today`` to ``now``'s date. Pass a
     :class:`Plan` (from :meth:`Plan.build`) to decide many contacts without recompiling;
-    ``library`` is then ignored."""
+    ``library`` and ``outcomes`` are then ignored. ``outcomes`` (as of ``today``) feed
+    the rules that learn their split."""
     moment = as_utc(now) if now is not None else clock.now()
     plan = (
         campaign
         if isinstance(campaign, Plan)
-        else Plan.build(campaign, library, today=today or moment.date())
+        else Plan.build(campaign, library, today=today or moment.date(), outcomes=outcomes)
     )
     return plan.decide(contact, history, now=moment, trace=trace)

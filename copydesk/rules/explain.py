@@ -22,6 +22,7 @@ _STAGE_LABELS = {
     "select": "select",
     "variants": "variants",
     "holdout": "holdout",
+    "allocation": "allocation",
     "split": "split",
 }
 
@@ -55,6 +56,22 @@ def headline(decision: Decision) -> str:
     return template.format(reason=decision.reason, rule=decision.rule_id or "-")
 
 
+def allocation_text(step: TraceStep) -> str:
+    """The learnt weights and the counts behind them, from an ``allocation`` step."""
+    settings: dict[str, Any] = step.expected if isinstance(step.expected, dict) else {}
+    arms: list[dict[str, Any]] = step.actual if isinstance(step.actual, list) else []
+    metric = settings.get("metric", "?")
+    head = (
+        f"{step.operator} on {metric}, outcomes known before {settings.get('as_of', '?')}"
+        f", min share {settings.get('min_share', 0):g}, {settings.get('draws', '?')} seeded draws: "
+    )
+    body = " · ".join(
+        f"{a['variant_id']} {a['weight']:.1%} ({a['successes']}/{a['trials']} {metric}, P(best) {a['p_best']:.2f})"
+        for a in arms
+    )
+    return head + body + (f" ({step.note})" if step.note else "")
+
+
 def step_text(step: TraceStep) -> str:
     """One trace step as text, without the pass/fail mark."""
     label = _STAGE_LABELS.get(step.stage, step.stage)
@@ -68,6 +85,8 @@ def step_text(step: TraceStep) -> str:
         )
     elif step.operator in ("all", "any", "not"):
         text = step.operator
+    elif step.operator == "always":
+        text = "always (no 'when')"
     elif step.stage == "frequency_cap":
         text = step.note or f"{step.actual} sends, limit {step.expected}"
     elif step.stage == "variants":
@@ -78,6 +97,8 @@ def step_text(step: TraceStep) -> str:
     elif step.stage == "holdout":
         sign = "<" if step.result else "≥"
         text = f"bucket {step.actual} {sign} share {step.expected}: {step.note}"
+    elif step.stage == "allocation":
+        text = allocation_text(step)
     elif step.stage == "split":
         text = f"chose {step.actual} from {show_value(step.expected)} ({step.note})"
     else:
