@@ -141,6 +141,31 @@ class Grounder:
         if not self.settings.enabled:
             return []
         source = self.sources(brief, offer)
+        spans = self._fact_spans(msg, source)
+        for term in self._offer_terms:
+            if term in msg.lower and term not in source:
+                spans += [(s, e, "offer term") for s, e in find_all(msg.lower, term)]
+        if self._product_re is not None:
+            spans += self._unregistered_products(msg.text, source)
+        for m in _CODE.finditer(msg.text):
+            if m.group(1).lower() not in source:
+                spans.append((m.start(1), m.end(1), "promo code"))
+        out = []
+        for s, e, label in sorted(spans):
+            f = msg.finding(_GROUNDING_RULE, s, e)
+            if f is None:
+                continue
+            f.rule_id = f"grounding.{label.replace(' ', '-')}"
+            f.severity = self.settings.severity
+            f.message = (
+                f"{label} '{f.match}' is not in the brief, its offer or the brand's "
+                "registered claims: the model may not invent facts"
+            )
+            out.append(f)
+        return out
+
+    def _fact_spans(self, msg: Message, source: str) -> list[tuple[int, int, str]]:
+        """Numbers, prices, percentages and dates in the draft that ``source`` lacks."""
         allowed: set[tuple[str, tuple[float | str, ...]]] = set()
         numbers: set[float | str] = set()
         for fact in extract_facts(_blank(source, source, self.products)):
@@ -163,24 +188,7 @@ class Grounder:
             if fact.kind == "number" and fact.value[0] in numbers:
                 continue
             spans.append((fact.start, fact.end, _LABEL[fact.kind]))
-        for term in self._offer_terms:
-            if term in msg.lower and term not in source:
-                spans += [(s, e, "offer term") for s, e in find_all(msg.lower, term)]
-        if self._product_re is not None:
-            spans += self._unregistered_products(msg.text, source)
-        out = []
-        for s, e, label in sorted(spans):
-            f = msg.finding(_GROUNDING_RULE, s, e)
-            if f is None:
-                continue
-            f.rule_id = f"grounding.{label.replace(' ', '-')}"
-            f.severity = self.settings.severity
-            f.message = (
-                f"{label} '{f.match}' is not in the brief, its offer or the brand's "
-                "registered claims: the model may not invent facts"
-            )
-            out.append(f)
-        return out
+        return spans
 
     def _unregistered_products(self, text: str, source: str) -> list[tuple[int, int, str]]:
         assert self._product_re is not None
@@ -198,6 +206,9 @@ class Grounder:
                     break
         return out
 
+
+#: A promo code: a word in capitals or with digits after "code", "coupon", "voucher".
+_CODE = re.compile(r"\b(?:[Cc]ode|CODE|[Cc]oupon|[Vv]oucher|[Pp]romo)\s*:?\s*([A-Z][A-Z0-9]{3,15}|[0-9]+[A-Z][A-Z0-9]*)\b")
 
 _LABEL = {
     "money": "price",

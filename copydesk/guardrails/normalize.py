@@ -7,7 +7,8 @@ caught, but findings must point at the text the writer actually typed. So
 normalised character, the index of the original character it came from.
 
 Steps, per character: drop invisible characters (zero-width, soft hyphen, BOM,
-bidirectional controls, Unicode tag characters, Hangul fillers, variation selectors),
+bidirectional controls, Unicode tag characters, Hangul fillers; variation selectors too,
+though they are not reported as invisible),
 NFKC, drop combining marks (``f\u0301uck``, ``sh\u0336it``), then fold a small table of look-alikes (Cyrillic and
 Greek letters that render like Latin ones, curly quotes) to ASCII. The length of the
 text never changes under ``str.lower`` afterwards (U+0130 is folded first), so the
@@ -16,6 +17,7 @@ lower-cased text shares the same map.
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from dataclasses import dataclass
 
@@ -26,12 +28,16 @@ INVISIBLE = frozenset(
     "\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
     # Hangul fillers: render as blank but count as letters, so they split a word unseen
     "\u115f\u1160\u3164\uffa0"
-    # variation selectors
-    + "".join(chr(c) for c in range(0xFE00, 0xFE10))
     # Unicode tag characters (U+E0000 block): invisible, used to smuggle text
     + "".join(chr(c) for c in range(0xE0000, 0xE0080))
-    + "".join(chr(c) for c in range(0xE0100, 0xE01F0))
 )
+
+#: Variation selectors pick how the character before them is drawn (U+FE0F after an
+#: emoji): legitimate, so not reported, but dropped before matching.
+VARIATION_SELECTORS = frozenset(
+    "".join(chr(c) for c in range(0xFE00, 0xFE10)) + "".join(chr(c) for c in range(0xE0100, 0xE01F0))
+)
+_DROPPED = INVISIBLE | VARIATION_SELECTORS
 
 #: The bidirectional controls alone: these can reorder what a reader sees.
 BIDI_CONTROLS = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
@@ -77,18 +83,51 @@ class Normalized:
 
 
 def _fold(ch: str) -> str:
-    if ch in INVISIBLE or unicodedata.combining(ch):
+    if ch in _DROPPED or unicodedata.combining(ch):
         return ""
     out = unicodedata.normalize("NFKC", ch)
     if len(out) == 1:
         return _LOOKALIKES.get(out, out)
-    return "".join(_LOOKALIKES.get(c, c) for c in out if c not in INVISIBLE and not unicodedata.combining(c))
+    return "".join(_LOOKALIKES.get(c, c) for c in out if c not in _DROPPED and not unicodedata.combining(c))
+
+
+#: Three or more single letters, each followed by the same separator: "c u r e", "s.h.i.t".
+_SPACED = re.compile(r"(?<![\w'’])[^\W\d_]([ .*_·-])(?:[^\W\d_]\1){1,}[^\W\d_](?![\w'’])")
+
+
+def _unspace(text: str, origin: list[int]) -> tuple[str, list[int]]:
+    """Join letters spaced out to dodge matching ("m i s s  o u t" -> "miss out")."""
+    parts: list[str] = []
+    where: list[int] = []
+    last = 0
+    prev_end = -1
+    for m in _SPACED.finditer(text):
+        s, e = m.span()
+        gap = text[last:s]
+        if prev_end == last and gap and not gap.strip():
+            gap = " "  # spaced-out words keep one space between them
+            parts.append(gap)
+            where.append(origin[s - 1])
+        else:
+            parts.append(gap)
+            where.extend(origin[last:s])
+        for i in range(s, e, 2):
+            parts.append(text[i])
+            where.append(origin[i])
+        last = prev_end = e
+    parts.append(text[last:])
+    where.extend(origin[last:])
+    return "".join(parts), where
 
 
 def normalize(text: str) -> Normalized:
-    """NFKC, invisible characters removed, look-alikes folded; with an offset map."""
+    """NFKC, invisible characters removed, look-alikes folded, spaced-out letters
+    joined; with an offset map."""
     if text.isascii():
-        return Normalized(text, text, None)
+        if _SPACED.search(text) is None:
+            return Normalized(text, text, None)
+        out, where = _unspace(text, list(range(len(text))))
+        return Normalized(text, out, tuple(where))
     parts: list[str] = []
     origin: list[int] = []
     for i, ch in enumerate(text):
@@ -101,6 +140,8 @@ def normalize(text: str) -> Normalized:
             parts.append(c)
             origin.append(i)
     out = "".join(parts)
+    if _SPACED.search(out) is not None:
+        out, origin = _unspace(out, origin)
     if out == text:
         return Normalized(text, text, None)
     return Normalized(text, out, tuple(origin))

@@ -71,11 +71,13 @@ class PatternRule(CompiledRule):
 
 
 class Occurrence(RuleBase):
-    """Flag ``token`` (a literal) beyond ``max`` occurrences in one field."""
+    """Flag ``token`` (a literal) beyond ``max`` occurrences in one field, or in the
+    whole message with ``per: message``."""
 
     type: Literal["occurrence"]
     token: str = Field(min_length=1)
     max: int = Field(ge=0)
+    per: Literal["field", "message"] = "field"
 
 
 class OccurrenceRule(CompiledRule):
@@ -91,11 +93,16 @@ class OccurrenceRule(CompiledRule):
             return []
         found = []
         size = len(token)
+        per_message = self.spec.per == "message"
+        if per_message and msg.text.count(token) <= self.spec.max:
+            return []
+        seen = 0
         for view in msg.views:
             text = view.norm.text
-            if text.count(token) <= self.spec.max:
-                continue
-            seen = 0
+            if not per_message:
+                if text.count(token) <= self.spec.max:
+                    continue
+                seen = 0
             i = text.find(token)
             while i != -1:
                 seen += 1

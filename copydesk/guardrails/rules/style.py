@@ -17,11 +17,12 @@ from copydesk.models import Finding
 # A word in capitals: two or more upper-case letters (digits and inner ' or - allowed).
 _CAPS_WORD = re.compile(r"(?<![\w'])[A-Z][A-Z0-9'-]*[A-Z0-9](?![\w'])")
 _HAS_CAPS_RUN = re.compile(r"[A-Z]{2}")
+_TAG_EDGES = frozenset("|%[]{}<>$_")
 
 
 class Capitalization(RuleBase):
     """Shouting in capitals. A word shouts when it is in capitals, longer than
-    ``acronym_max`` letters, and neither an ``allow``-ed acronym, a mandated ``keyword``
+    ``acronym_max`` letters (or in ``loud``), and neither an ``allow``-ed acronym, a mandated ``keyword``
     (SMS STOP/HELP/INFO) nor a brand or product name the registry writes in capitals. A run of ``run_words``
     capital words shouts even when each is short ("GET UP TO"), and so does a field whose
     letters are mostly capitals (``max_caps_share``)."""
@@ -29,6 +30,7 @@ class Capitalization(RuleBase):
     type: Literal["capitalization"]
     allow: list[str] = Field(default_factory=list, description="acronyms and initialisms that are fine")
     keywords: list[str] = Field(default_factory=list, description="mandated keywords, e.g. STOP, HELP")
+    loud: list[str] = Field(default_factory=list, description="words that shout however short (FREE, SALE)")
     acronym_max: int = Field(default=3, ge=0)
     min_words: int = Field(default=1, ge=1, description="shouting words in a run to flag")
     run_words: int = Field(default=3, ge=2, description="capital words in a row that shout however short")
@@ -46,6 +48,7 @@ class CapitalizationRule(CompiledRule):
     def __init__(self, spec: Capitalization, source: str, index: int) -> None:
         super().__init__(spec, source, index)
         self._exempt = frozenset(a.upper() for a in [*spec.allow, *spec.keywords])
+        self._loud = frozenset(w.upper() for w in spec.loud)
 
     def bind(self, context: RuleContext) -> None:
         # only names the brand itself writes in capitals: "SUMMIT TRAIL BOOTS" still shouts
@@ -74,9 +77,11 @@ class CapitalizationRule(CompiledRule):
         for m in _CAPS_WORD.finditer(text):
             s, e = m.span()
             word = m.group(0)
-            exempt = self._exempt_word(word)
+            # codes (HELLO10, GB29), labels ("NOTE:") and merge tags (*|FNAME|*) are not shouting
+            exempt = (self._exempt_word(word) or any(c.isdigit() for c in word)
+                      or text[e:e + 1] == ":" or text[s - 1:s] in _TAG_EDGES or text[e:e + 1] in _TAG_EDGES)
             letters = sum(c.isalpha() for c in word)
-            loud = int(not exempt and letters > self.spec.acronym_max)
+            loud = int(not exempt and (letters > self.spec.acronym_max or word in self._loud))
             counted = int(not exempt)
             caps_letters += letters * counted
             gap = text[last_end:s]
