@@ -208,7 +208,9 @@ class Grounder:
 
 
 #: A promo code: a word in capitals or with digits after "code", "coupon", "voucher".
-_CODE = re.compile(r"\b(?:[Cc]ode|CODE|[Cc]oupon|[Vv]oucher|[Pp]romo)\s*:?\s*([A-Z][A-Z0-9]{3,15}|[0-9]+[A-Z][A-Z0-9]*)\b")
+_CODE = re.compile(
+    r"\b(?:[Cc]ode|CODE|[Cc]oupon|[Vv]oucher|[Pp]romo)\s*:?\s*([A-Z][A-Z0-9]{3,15}|[0-9]+[A-Z][A-Z0-9]*)\b"
+)
 
 _LABEL = {
     "money": "price",
