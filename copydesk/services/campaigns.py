@@ -26,9 +26,11 @@ from copydesk.models import SendRecord
 from copydesk.render.audience import Record, Reject, file_format, read_rows
 from copydesk.render.pipeline import Summary, render_campaign
 from copydesk.render.templates import MessageRenderer, load_channel_template
+from copydesk.rules.allocate import Allocation
 from copydesk.rules.campaign import Campaign, CampaignFile, load_campaign, parse_campaign
-from copydesk.rules.decide import Decision, EligibleLibrary, decide
+from copydesk.rules.decide import Decision, EligibleLibrary, Plan, decide
 from copydesk.rules.values import as_utc
+from copydesk.services.allocation import allocations_on, outcome_counts, with_outcomes
 from copydesk.workspace import Workspace
 
 if TYPE_CHECKING:
@@ -90,10 +92,16 @@ class RuleCheck:
     variants: str
     eligible: tuple[str, ...]
     note: str
+    #: For a rule that learns its split: today's weights and the counts behind them.
+    allocation: Allocation | None = None
 
     def as_row(self) -> dict[str, str]:
-        return {"rule": self.rule, "variants": self.variants,
-                "eligible today": ", ".join(self.eligible) or "none", "note": self.note}
+        row = {"rule": self.rule, "variants": self.variants,
+               "eligible today": ", ".join(self.eligible) or "none", "note": self.note}
+        if self.allocation is not None:
+            row["split today"] = self.allocation.describe() + (
+                f" ({self.allocation.note})" if self.allocation.note else "")
+        return row
 
 
 @dataclass
@@ -128,9 +136,12 @@ def validate(desk: Desk, cf: CampaignFile, *, today: date | None = None) -> Camp
         choices.append(("fallback", c.fallback))
     check = CampaignCheck(cf, list(template.parts))
     renderer = MessageRenderer(c.channel, template, campaign_id=c.id)
+    learnt = ({a.rule_id: a for a in Plan.build(c, eligible, today=day, outcomes=outcome_counts(desk, c, day))
+               .allocations} if c.allocates else {})
     for rule_id, choice in choices:
         found, _, note = eligible.resolve(choice)
-        check.rules.append(RuleCheck(rule_id, choice.describe(), tuple(v.variant_id for v in found), note))
+        check.rules.append(RuleCheck(rule_id, choice.describe(), tuple(v.variant_id for v in found), note,
+                                     learnt.get(rule_id)))
         for variant in found:
             try:
                 renderer.compile(variant)
@@ -238,7 +249,7 @@ def preview(
     moment = as_utc(now) if now is not None else clock.now()
     c = cf.campaign
     d = decide(c, contact, history(desk, c, moment, history_file, notes=notes),
-               desk.approved_content(moment.date()), now=moment)
+               desk.approved_content(moment.date()), now=moment, outcomes=outcome_counts(desk, c, moment.date()))
     result = Preview(d)
     if d.selected and d.variant is not None:
         template = load_channel_template(ws.templates_dir, c.template)
@@ -261,12 +272,14 @@ def render(
 ) -> Summary:
     """Decide and render ``cf`` for every contact of ``audience`` (streaming; bad rows go
     to the rejects file). Nothing is recorded as sent: that is :func:`record_sends`.
-    Stored sends left out of the frequency-cap history are listed in ``notes``."""
+    Stored sends left out of the frequency-cap history are listed in ``notes``. Rules
+    that learn their split use the outcomes known before today (UTC)."""
     ws = _workspace(desk)
     moment = as_utc(now) if now is not None else clock.now()
     records = history(desk, cf.campaign, moment, history_file, notes=notes)
+    day = moment.date()
     return render_campaign(
-        cf, audience, out, library=desk.approved_content(moment.date()), templates_dir=ws.templates_dir,
+        with_outcomes(desk, cf, day), audience, out, library=desk.approved_content(day), templates_dir=ws.templates_dir,
         history=records, rejects=rejects, explain=explain, workers=workers, now=moment, progress=progress,
     )
 
@@ -279,6 +292,8 @@ class DryRun:
     messages: bytes
     rejects: bytes
     file_name: str
+    #: The weights each learning rule split by, and the counts behind them.
+    allocations: list[Allocation] = field(default_factory=list)
 
 
 def dry_run(desk: Desk, cf: CampaignFile, data: bytes, file_name: str, *, now: datetime | None = None) -> DryRun:
@@ -300,8 +315,10 @@ def dry_run(desk: Desk, cf: CampaignFile, data: bytes, file_name: str, *, now: d
         audience.write_bytes(data)
         out = folder / f"{cf.campaign.id}-messages.csv"
         rejects = folder / f"{cf.campaign.id}-messages.rejects.csv"
-        summary = render(desk, cf, audience, out, rejects=rejects, now=now)
-        return DryRun(summary, out.read_bytes(), rejects.read_bytes(), out.name)
+        moment = as_utc(now) if now is not None else clock.now()
+        summary = render(desk, cf, audience, out, rejects=rejects, now=moment)
+        return DryRun(summary, out.read_bytes(), rejects.read_bytes(), out.name,
+                      allocations_on(desk, cf, moment.date()))
 
 
 # -- after the send ------------------------------------------------------------------
