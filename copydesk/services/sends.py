@@ -32,8 +32,13 @@ class SendsMixin(DeskBase):
         """Append send records. A send already stored for the same campaign, contact,
         revision (content hash) and UTC day is skipped, so recording the same file twice,
         or again with another ``sent_at`` that day, does not double-count. The audit event
-        is written only when the whole batch is stored. Returns how many were new."""
-        stages = stages or {}
+        is written only when the whole batch is stored. Returns how many were new.
+
+        ``stages`` maps contact id to lifecycle stage. It may be filled while ``records``
+        is consumed (``services.campaigns.record_sends`` reads both from one streamed
+        file), so it is read per record and never replaced: an empty dict passed in is
+        the caller's, still to be filled."""
+        stages = {} if stages is None else stages
         with write_transaction(self.db):
             require(self.actor(actor), "sends.record")
             before = self.db.execute("SELECT COUNT(*) FROM sends").fetchone()[0]
