@@ -23,7 +23,7 @@ date is checked here again although the library should already exclude expired o
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from enum import StrEnum
 from typing import Any
@@ -160,6 +160,10 @@ class _Pick:
             counts = outcomes.for_rule(rule_id) if outcomes is not None else {}
             allocation = allocate(campaign_id, rule_id, [v.variant_id for v in found], counts,
                                   day=library.today, min_share=choice.floor, metric=choice.learn_metric)
+            if outcomes is None:
+                # not "no outcomes yet": nobody loaded them (a caller outside the services layer)
+                allocation = replace(allocation, note=allocation.note.replace(
+                    "no outcomes yet", "no outcome counts were given"))
             weights = list(allocation.weights)
         cum = tuple(cumulative(weights)) if found else ()
         return cls(rule_id, choice.describe(), tuple(found), cum, note, allocation)

@@ -243,3 +243,8 @@ def test_a_learning_brief_with_one_variant_sends_it() -> None:
     p = Plan.build(c, [LIBRARY[0]], today=TODAY)
     assert p.allocations[0].weights == (1.0,)
     assert p.decide(contact(), now=NOW).variant == LIBRARY[0]
+
+
+def test_counts_not_given_are_not_called_no_outcomes() -> None:
+    assert "no outcome counts were given" in plan(learning(), None).allocations[0].note
+    assert "no outcomes yet" in plan(learning(), counts()).allocations[0].note
