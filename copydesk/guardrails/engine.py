@@ -6,8 +6,10 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import ahocorasick
+import re2
 
 from copydesk.errors import InputError
 from copydesk.guardrails.grounding import Grounder
@@ -95,6 +97,7 @@ class Policy:
             rule.bind(context)
             self._rules.append(rule)
         self._automaton = self._build_automaton(self._rules)
+        self._prefilter, self._prefiltered = _build_prefilter(self._rules)
         self._by_scope: dict[tuple[str | None, str], list[CompiledRule]] = {}
         self._offers = {o.id: o for o in parts.brand.offers}
         self._grounder = Grounder(parts.brand, parts.grounding)
@@ -186,10 +189,17 @@ class Policy:
     def run(self, msg: Message, rules: Sequence[CompiledRule]) -> list[Finding]:
         """Run ``rules`` on a prepared message (one automaton pass for all of them)."""
         hits = self._hits(msg.lower)
+        matched: frozenset[int] = frozenset()
+        if self._prefilter is not None and msg.text:
+            found_ids = self._prefilter.Match(msg.text)
+            matched = frozenset(self._prefiltered[i] for i in found_ids or ())
+        prefiltered = self._prefiltered
         found: list[Finding] = []
         for rule in rules:
             rule_hits = hits.get(rule.index, ())
             if rule.needs_hits and not rule_hits:
+                continue
+            if rule.index in prefiltered and rule.index not in matched:
                 continue
             found += rule.check(msg, rule_hits)
         return found
@@ -283,6 +293,34 @@ _MUST_AVOID = CompiledRule(
     "brief",
     -1,
 )
+
+
+class _Prefiltered(dict[int, int]):
+    """Set index -> rule index, and ``in`` answers "is this rule prefiltered"."""
+
+    def __init__(self, pairs: Iterable[tuple[int, int]]) -> None:
+        super().__init__(pairs)
+        self.rules = frozenset(self.values())
+
+    def __contains__(self, rule_index: object) -> bool:
+        return rule_index in self.rules
+
+
+def _build_prefilter(rules: Sequence[CompiledRule]) -> tuple[Any, _Prefiltered]:
+    """One RE2 set of every rule's prefilter pattern: a single pass over a message says
+    which regex rules can fire at all (most drafts match none)."""
+    patterns = [(r.index, p) for r in rules if (p := r.prefilter_pattern()) is not None]
+    if not patterns:
+        return None, _Prefiltered(())
+    regex_set = re2.Set.SearchSet(re2.Options())
+    pairs = []
+    for rule_index, pattern in patterns:
+        try:
+            pairs.append((regex_set.Add(pattern), rule_index))
+        except Exception:  # noqa: BLE001 - the rule then simply always runs
+            continue
+    regex_set.Compile()
+    return regex_set, _Prefiltered(pairs)
 
 
 def _ordered(found: list[Finding], order: list[str]) -> list[Finding]:

@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import re
 import unicodedata
+
+import re2
 from dataclasses import dataclass
 
 #: Characters that render as nothing; removed before matching.
@@ -95,6 +97,10 @@ def _fold(ch: str) -> str:
 _SPACED = re.compile(r"(?<![\w'’])[^\W\d_]([ .*_·-])(?:[^\W\d_]\1){1,}[^\W\d_](?![\w'’])")
 
 
+#: A cheap RE2 test for the above (no backreference), run first on every text.
+_MAYBE_SPACED = re2.compile(r"(?:^|[^\pL\pN_'’])\pL[ .*_·-]\pL[ .*_·-]\pL(?:$|[^\pL\pN_'’])")
+
+
 def _unspace(text: str, origin: list[int]) -> tuple[str, list[int]]:
     """Join letters spaced out to dodge matching ("m i s s  o u t" -> "miss out")."""
     parts: list[str] = []
@@ -124,7 +130,7 @@ def normalize(text: str) -> Normalized:
     """NFKC, invisible characters removed, look-alikes folded, spaced-out letters
     joined; with an offset map."""
     if text.isascii():
-        if _SPACED.search(text) is None:
+        if _MAYBE_SPACED.search(text) is None or _SPACED.search(text) is None:
             return Normalized(text, text, None)
         out, where = _unspace(text, list(range(len(text))))
         return Normalized(text, out, tuple(where))
@@ -140,7 +146,7 @@ def normalize(text: str) -> Normalized:
             parts.append(c)
             origin.append(i)
     out = "".join(parts)
-    if _SPACED.search(out) is not None:
+    if _MAYBE_SPACED.search(out) is not None and _SPACED.search(out) is not None:
         out, origin = _unspace(out, origin)
     if out == text:
         return Normalized(text, text, None)

@@ -215,6 +215,12 @@ class CompiledRule:
         """Literals this rule wants the shared automaton to find."""
         return ()
 
+    def prefilter_pattern(self) -> str | None:
+        """An RE2 pattern that must match a message's joined text for this rule to
+        fire; the policy runs all of them in one pass and skips the rules whose
+        pattern does not match (``None``: always run)."""
+        return None
+
     def applies(self, channel: str | None, scope: str) -> bool:
         """Whether this rule runs on a message of ``channel`` in ``scope`` (draft/brief)."""
         if scope not in self.spec.applies_to:

@@ -56,6 +56,9 @@ class PatternRule(CompiledRule):
         super().__init__(spec, source, index)
         self._regex = compile_re2(spec.pattern, ignorecase=spec.ignorecase, where=f"{source}: rule '{spec.id}'")
 
+    def prefilter_pattern(self) -> str | None:
+        return f"(?i:{self.spec.pattern})" if self.spec.ignorecase else f"(?:{self.spec.pattern})"
+
     def terms(self) -> Iterable[Term]:
         for t in self.spec.exceptions:
             yield Term(self.index, "exception", norm_term(t), False)
