@@ -19,9 +19,9 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from dataclasses import dataclass
 
 import re2
-from dataclasses import dataclass
 
 #: Characters that render as nothing; removed before matching.
 INVISIBLE = frozenset(
