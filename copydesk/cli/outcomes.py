@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Annotated
 
@@ -22,15 +23,29 @@ def import_command(
         Path | None,
         typer.Option("--rejects", help="Write rejected rows (file, line, field, reason) here."),
     ] = None,
+    max_value: Annotated[
+        float,
+        typer.Option(
+            "--max-value",
+            min=0.0,
+            help="Largest revenue (value) one conversion may have; larger values are rejected as typos.",
+        ),
+    ] = 1_000_000.0,
     as_: Annotated[str, typer.Option("--as", help=ACT_AS_HELP)] = "",
 ) -> None:
     """Import outcome records. Good rows are stored even when some are rejected (the
-    command then exits 1); importing the same file again counts nothing twice."""
+    command then exits 1); importing the same file again counts nothing twice.
+
+    Rows that cannot be true are rejected: an outcome dated before the contact's send,
+    negative revenue or revenue above --max-value, and delivered, opened or clicked for
+    a holdout contact (who was sent nothing; their conversions are the baseline)."""
     from copydesk.measure.outcomes import write_rejects
 
     if not as_:
         raise UsageError("say who imports: --as USER (a marketer or admin)")
-    result = open_desk().import_outcomes(file, actor=as_)
+    if not math.isfinite(max_value):
+        raise UsageError("--max-value must be a finite number")
+    result = open_desk().import_outcomes(file, actor=as_, max_value=max_value)
     console.print(
         f"{lit(result.source)}: {result.read} rows read, {result.imported} imported, "
         f"{result.duplicates} already present, {len(result.rejects)} rejected"

@@ -10,6 +10,13 @@ twice.
 Rows with text that is not valid UTF-8, NUL or control characters, JSON nested too
 deeply, or an ``at`` outside 2000-01-01 .. a day after now are rejected the same way;
 only whole-file problems (missing file, unknown type, bad header) stop an import.
+
+Rows that cannot be true are rejected too, since one of them can swing a report: an
+outcome dated before the contact's first send record in the campaign, a negative
+``value`` or one above ``max_value`` (default :data:`MAX_VALUE`), and a ``delivered``,
+``opened`` or ``clicked`` event for a holdout contact, who was sent nothing.
+Conversions, unsubscribes and complaints of holdout contacts are the baseline and are
+kept.
 """
 
 from __future__ import annotations
@@ -67,6 +74,13 @@ FUNNEL = (Event.DELIVERED, Event.OPENED, Event.CLICKED, Event.CONVERTED)
 COLUMNS = ("contact_id", "campaign_id", "event", "at", "value")
 REQUIRED_COLUMNS = ("contact_id", "campaign_id", "event", "at")
 
+#: Events that only a message can cause: a holdout contact, sent nothing, cannot have them.
+MESSAGE_EVENTS = frozenset({Event.DELIVERED, Event.OPENED, Event.CLICKED})
+
+#: The largest ``value`` (revenue of one conversion) accepted unless the import says
+#: otherwise: one mistyped 1e12 would make revenue per recipient hundreds of millions.
+MAX_VALUE = 1_000_000.0
+
 
 def parse_datetime(value: object) -> datetime:
     """Parse an ISO 8601 date or datetime into an aware UTC datetime.
@@ -122,6 +136,24 @@ class Outcome(BaseModel):
             return None
         if isinstance(value, bool):
             raise ValueError("must be a number, not true/false")
+        return value
+
+    @field_validator("value")
+    @classmethod
+    def _plausible(cls, value: float | None, info: ValidationInfo) -> float | None:
+        if value is None:
+            return None
+        if value < 0:
+            raise ValueError(
+                f"negative revenue ({value:g}): a refund is not a conversion; import the order's net value"
+            )
+        context = info.context if isinstance(info.context, dict) else {}
+        limit = float(context.get("max_value") or MAX_VALUE)
+        if value > limit:
+            raise ValueError(
+                f"revenue {value:g} is more than the largest accepted ({limit:,.0f}); if it is real, "
+                "import again with a higher --max-value"
+            )
         return value
 
     @model_validator(mode="after")
@@ -265,18 +297,57 @@ def read_rows(path: Path, *, source: str | None = None) -> Iterator[tuple[int, d
     raise InputError("unknown file type; use .csv or .jsonl", source=name)
 
 
+@dataclass(frozen=True, slots=True)
+class Sent:
+    """A contact's first send record in a campaign: when, and whether it was held out."""
+
+    at: datetime | None
+    holdout: bool
+
+
+def _stored_moment(text: object) -> datetime | None:
+    # a send stored before send times were validated may be unreadable: then no date check
+    try:
+        return to_utc(datetime.fromisoformat(str(text)))
+    except (TypeError, ValueError, OverflowError):
+        return None
+
+
 class _SendIndex:
-    """Which contacts each campaign has send records for, loaded once per campaign."""
+    """The contacts each campaign has send records for, each with its first send (the
+    report's arm: see :mod:`copydesk.measure.report`), loaded once per campaign."""
 
     def __init__(self, db: sqlite_utils.Database) -> None:
         self._db = db
-        self._by_campaign: dict[str, frozenset[str]] = {}
+        self._by_campaign: dict[str, dict[str, Sent]] = {}
 
-    def contacts(self, campaign_id: str) -> frozenset[str]:
+    def contacts(self, campaign_id: str) -> dict[str, Sent]:
         if campaign_id not in self._by_campaign:
-            rows = self._db.execute(f"SELECT DISTINCT contact_id FROM {SENDS} WHERE campaign_id = ?", [campaign_id])
-            self._by_campaign[campaign_id] = frozenset(row[0] for row in rows)
+            rows = self._db.execute(
+                f"SELECT contact_id, sent_at, holdout FROM {SENDS} WHERE campaign_id = ? ORDER BY sent_at, id",
+                [campaign_id],
+            )
+            first: dict[str, Sent] = {}
+            for contact_id, sent_at, holdout in rows:
+                if contact_id not in first:
+                    first[contact_id] = Sent(_stored_moment(sent_at), bool(holdout))
+            self._by_campaign[campaign_id] = first
         return self._by_campaign[campaign_id]
+
+
+def _impossible(outcome: Outcome, sent: Sent) -> tuple[str, str] | None:
+    """The field and reason when ``outcome`` cannot have happened after ``sent``."""
+    if sent.at is not None and outcome.at < sent.at:
+        return "at", (
+            f"{outcome.at_text} is before this contact's send record in campaign '{outcome.campaign_id}' "
+            f"({sent.at.isoformat()}): an outcome cannot come before its send"
+        )
+    if sent.holdout and outcome.event in MESSAGE_EVENTS:
+        return "event", (
+            f"'{outcome.event.value}' for a holdout contact, who was sent nothing in campaign "
+            f"'{outcome.campaign_id}' (their conversions, unsubscribes and complaints are kept)"
+        )
+    return None
 
 
 def _raw(row: dict[str, Any]) -> str:
@@ -289,11 +360,14 @@ def import_outcomes(
     *,
     source: str | None = None,
     now: datetime | None = None,
+    max_value: float = MAX_VALUE,
 ) -> ImportResult:
     """Import the outcome file at ``path`` into ``db`` in one transaction.
 
     Bad rows are returned in ``result.rejects`` (file, line, field, reason);
-    every good row is stored. A row already stored (same contact, campaign,
+    every good row is stored. Rows that cannot be true (before the contact's send,
+    revenue below 0 or above ``max_value``, message events of holdout contacts) are
+    bad rows. A row already stored (same contact, campaign,
     event and time) counts as a duplicate; the same key with a different
     ``value`` is rejected, since stored outcomes are never silently changed.
     Raises :class:`InputError` only for whole-file problems (missing file,
@@ -312,7 +386,7 @@ def import_outcomes(
                 result.rejects.append(raw)
                 continue
             try:
-                outcome = Outcome.model_validate(raw, context={"now": moment})
+                outcome = Outcome.model_validate(raw, context={"now": moment, "max_value": max_value})
             except ValidationError as exc:
                 field_name, reason = _validation_reject(exc)
                 result.rejects.append(Reject(name, line, field_name, reason, _raw(raw)))
@@ -329,7 +403,8 @@ def import_outcomes(
                     )
                 )
                 continue
-            if outcome.contact_id not in contacts:
+            sent = contacts.get(outcome.contact_id)
+            if sent is None:
                 result.rejects.append(
                     Reject(
                         name,
@@ -339,6 +414,10 @@ def import_outcomes(
                         _raw(raw),
                     )
                 )
+                continue
+            impossible = _impossible(outcome, sent)
+            if impossible is not None:
+                result.rejects.append(Reject(name, line, impossible[0], impossible[1], _raw(raw)))
                 continue
             conflict = _store(db, outcome, name, imported_at)
             if conflict is None:

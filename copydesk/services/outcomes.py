@@ -18,14 +18,16 @@ if TYPE_CHECKING:
 class OutcomesMixin(DeskBase):
     """Import what happened after a send."""
 
-    def import_outcomes(self, path: Path | str, *, actor: str) -> ImportResult:
-        """Import an outcomes CSV/JSONL file; bad rows come back as rejects, the good
-        rows are stored, and a re-import counts nothing twice."""
-        from copydesk.measure.outcomes import import_outcomes
+    def import_outcomes(self, path: Path | str, *, actor: str, max_value: float | None = None) -> ImportResult:
+        """Import an outcomes CSV/JSONL file; bad rows (including rows that cannot be
+        true, and revenue above ``max_value``) come back as rejects, the good rows are
+        stored, and a re-import counts nothing twice."""
+        from copydesk.measure.outcomes import MAX_VALUE, import_outcomes
 
         with write_transaction(self.db):
             require(self.actor(actor), "outcomes.import")
-            result = import_outcomes(self.db, Path(path), source=str(path))
+            result = import_outcomes(self.db, Path(path), source=str(path),
+                                     max_value=MAX_VALUE if max_value is None else max_value)
             audit.append(
                 self.db, actor=actor, action="outcomes.import", entity="outcomes", entity_id=Path(path).name,
                 data={"read": result.read, "imported": result.imported, "duplicates": result.duplicates,
