@@ -34,7 +34,10 @@ def test(policy_path: Path = POLICY_OPTION) -> None:
     reports = run_policy_tests(policy)
     bad = 0
     for report in reports:
-        if report.ok:
+        if report.skipped:
+            console.print(f"[yellow]skip[/] {lit(report.rule_id)}  [dim]{lit(report.skipped)} · "
+                          f"{lit(report.source)}[/]")
+        elif report.ok:
             console.print(
                 f"[green]ok[/]   {lit(report.rule_id)}  [dim]{report.fire} fire, {report.passed} pass · "
                 f"{lit(report.source)}[/]"

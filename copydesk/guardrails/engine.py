@@ -3,10 +3,11 @@ registries and the grounding check. A pure function of its inputs once built."""
 
 from __future__ import annotations
 
+import copy
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import ahocorasick
 import re2
@@ -25,9 +26,13 @@ from copydesk.guardrails.pack import (
 )
 from copydesk.guardrails.rules import CompiledRule, Message, compile_rule, lexical_types
 from copydesk.guardrails.rules.base import Hit, RuleContext, Term, find_all, is_bounded, norm_term
+from copydesk.guardrails.rules.judge import JudgeRule
 from copydesk.guardrails.rules.lexical import Conditional
 from copydesk.models import Brief, Finding
 from copydesk.vocab import Category, Channel, Severity
+
+if TYPE_CHECKING:
+    from copydesk.guardrails.judge import Judge
 
 
 @dataclass(frozen=True)
@@ -101,6 +106,20 @@ class Policy:
         self._by_scope: dict[tuple[str | None, str], list[CompiledRule]] = {}
         self._offers = {o.id: o for o in parts.brand.offers}
         self._grounder = Grounder(parts.brand, parts.grounding)
+        #: The judge this policy's ``judge`` rules ask (see :meth:`with_judge`); its
+        #: ``cost()`` is what judging has cost. ``None``: they report "not run".
+        self.judge: Judge | None = None
+
+    def with_judge(self, judge: Judge | None) -> Policy:
+        """This policy with ``judge`` answering its ``judge`` rules. A copy (the loader
+        caches one policy per path for every caller); itself when it has no judge rules."""
+        if not any(isinstance(r, JudgeRule) for r in self._rules):
+            return self
+        out = copy.copy(self)
+        out._rules = [r.with_judge(judge) if isinstance(r, JudgeRule) else r for r in self._rules]
+        out._by_scope = {}
+        out.judge = judge
+        return out
 
     @classmethod
     def empty(cls) -> Policy:

@@ -253,7 +253,7 @@ def personal_data(texts: Mapping[str, str]) -> str | None:
     described masked; ``None`` when there is none. Copy holding it is not sent to a judge."""
     from copydesk.llm import privacy
 
-    found, _ = privacy._detect(texts, None, None)
+    found = privacy.personal_data_in(texts)
     return privacy.describe([privacy.masked(f) for f in found]) if found else None
 
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from copydesk.guardrails.engine import Policy
 from copydesk.guardrails.pack import TestCase
 from copydesk.guardrails.rules import CompiledRule, Message
+from copydesk.guardrails.rules.judge import JudgeRule
 from copydesk.guardrails.rules.length import Length
 from copydesk.vocab import CHANNEL_FIELDS, Channel
 
@@ -27,6 +28,8 @@ class RuleReport:
     fire: int = 0
     passed: int = 0
     failures: list[str] = field(default_factory=list)
+    #: why the tests were not run (a judge rule with no remote model to ask)
+    skipped: str | None = None
 
     @property
     def ok(self) -> bool:
@@ -68,6 +71,9 @@ def _show(case: TestCase) -> str:
 def test_rule(policy: Policy, rule: CompiledRule) -> RuleReport:
     """Run one rule's inline tests."""
     report = RuleReport(rule.spec.id, rule.source)
+    if isinstance(rule, JudgeRule) and rule.judge is None:
+        report.skipped = "needs a remote model endpoint to judge"
+        return report
     tests = rule.spec.tests
     for case in tests.fire:
         found = policy.run(_message(rule, case), [rule])

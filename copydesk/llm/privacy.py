@@ -210,6 +210,11 @@ def _overlaps(a: Finding, b: Finding) -> bool:
     return a.field == b.field and a.start < b.end and b.start < a.end
 
 
+def personal_data_in(texts: Mapping[str, str]) -> list[Finding]:
+    """The personal data the built-in detector finds in ``texts`` (spans unmasked)."""
+    return _detect(texts, None, None)[0]
+
+
 def _detect(texts: Mapping[str, str], policy: GuardrailPolicy | None, brief: Brief | None
             ) -> tuple[list[Finding], list[Finding]]:
     """(personal data, other policy findings such as injection), spans unmasked."""

@@ -103,8 +103,9 @@ class DeskBase:
         if self.workspace is None:
             raise PolicyError("no workspace, so no guardrail policy: text cannot be checked")
         from copydesk.guardrails import load_policy
+        from copydesk.services.judging import workspace_judge
 
-        return load_policy(self.workspace.policy_path)
+        return load_policy(self.workspace.policy_path).with_judge(workspace_judge(self.workspace))
 
     def policy_sha256(self) -> str:
         """The sha256 of the policy's pack files (recorded with every check); raises when
