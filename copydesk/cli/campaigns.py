@@ -31,6 +31,9 @@ def validate(file: Path = typer.Argument(..., help="Campaign YAML file.")) -> No
         if rule.eligible:
             console.print(f"  {lit(rule.rule)}: {lit(rule.variants)} → {lit(', '.join(rule.eligible))}"
                           + (f" [yellow]({lit(rule.note)})[/]" if rule.note else ""))
+            if rule.allocation:
+                console.print(f"    split today: {lit(rule.allocation.describe())}"
+                              + (f" ({lit(rule.allocation.note)})" if rule.allocation.note else ""))
         else:
             console.print(f"  [yellow]![/] {lit(rule.rule)}: {lit(rule.variants)} → no approved variant today "
                           f"({lit(rule.note)})")

@@ -150,6 +150,8 @@ def _dry_run(d: Desk, ws: Workspace, check: svc.CampaignCheck) -> None:
                                      ("suppressed", sum(s.suppressed.values())), ("rejected", s.rejected)],
                                strict=True):
         col.metric(label, f"{n:,}")
+    for a in run.allocations:
+        st.caption(f"{a.rule_id}: {a.describe()}" + (f" ({a.note})" if a.note else ""))
     rows = ct.outcome_rows(s)
     if rows:
         chart = alt.Chart(pd.DataFrame(rows)).mark_bar().encode(
