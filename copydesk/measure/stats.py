@@ -1,9 +1,11 @@
-"""Confidence intervals for campaign measurement.
+"""The arithmetic of campaign measurement: intervals, tests, power and capping.
 
-Every function names the published method it implements. Nothing here tests
-hypotheses or adjusts for peeking: each interval is one 95% (by default)
-statement about one comparison, and the caller reports the sample sizes it
-rests on. All functions are pure and use only the standard library.
+Every function names the published method it implements. Intervals are one 95%
+(by default) statement about one comparison; the caller reports the sample sizes
+they rest on. The tests (two-proportion z, Welch t, Pearson chi-square for sample
+ratio mismatch), Holm's step-down adjustment, the minimum detectable effect and the
+percentile used to winsorise revenue serve the report's trust checks. Nothing here
+adjusts for peeking. All functions are pure and use only the standard library.
 """
 
 from __future__ import annotations
@@ -122,13 +124,14 @@ def relative_lift(
     When group ``a`` has zero successes the standard error is undefined; the
     interval then uses the Haldane-Anscombe correction (0.5 added to every
     cell of the 2x2 table, so 1 to each group size) while the estimate stays
-    the raw one (-100%). Returns ``None`` when the baseline ``b`` has no successes: a
-    lift relative to zero is not a number.
+    the raw one (-100%). Returns ``None`` when the baseline ``b`` has no successes (a
+    lift relative to zero is not a number) and when every member of both groups
+    succeeded (the standard error is zero, so the "interval" would be a point).
     """
     _check_counts(successes_a, n_a)
     _check_counts(successes_b, n_b)
     _check_confidence(confidence)
-    if successes_b == 0:
+    if successes_b == 0 or (successes_a == n_a and successes_b == n_b):
         return None
     estimate = (successes_a / n_a) / (successes_b / n_b) - 1.0
     a, na, b, nb = float(successes_a), float(n_a), float(successes_b), float(n_b)
@@ -199,6 +202,15 @@ def t_cdf(t: float, df: float) -> float:
     return 1.0 - tail if t >= 0 else tail
 
 
+def t_two_sided_p(t: float, df: float) -> float:
+    """Two-sided p-value ``P(|T| >= |t|)`` of Student's t with ``df`` degrees of
+    freedom: ``I_{df/(df+t^2)}(df/2, 1/2)`` (Abramowitz and Stegun 26.7.1), computed
+    directly so that small p-values keep their precision."""
+    if df <= 0:
+        raise ValueError(f"degrees of freedom must be positive, got {df}")
+    return min(1.0, regularized_beta(df / 2.0, 0.5, df / (df + t * t)))
+
+
 def t_quantile(p: float, df: float) -> float:
     """Quantile of Student's t: the ``t`` with ``t_cdf(t, df) == p``.
 
@@ -241,6 +253,12 @@ class WelchResult:
     mean_b: float
     n_a: int
     n_b: int
+    se: float = 0.0
+
+    @property
+    def p_value(self) -> float:
+        """Two-sided p-value of Welch's t test of equal means."""
+        return t_two_sided_p(self.interval.estimate / self.se, self.df) if self.se > 0 else 1.0
 
 
 def mean_and_variance(values: Sequence[float]) -> tuple[float, float]:
@@ -289,7 +307,9 @@ def welch_summary(
     t = t_quantile(0.5 + confidence / 2.0, df)
     diff = mean_a - mean_b
     half = t * math.sqrt(se2)
-    return WelchResult(Interval(diff, diff - half, diff + half, confidence), df, mean_a, mean_b, n_a, n_b)
+    return WelchResult(
+        Interval(diff, diff - half, diff + half, confidence), df, mean_a, mean_b, n_a, n_b, math.sqrt(se2)
+    )
 
 
 def welch_difference(
@@ -302,3 +322,181 @@ def welch_difference(
     mean_a, var_a = mean_and_variance(a)
     mean_b, var_b = mean_and_variance(b)
     return welch_summary(mean_a, var_a, len(a), mean_b, var_b, len(b), confidence=confidence)
+
+
+# --- tests, multiple comparisons, power, capping ----------------------------------------
+
+
+@dataclass(frozen=True)
+class Significance:
+    """A test statistic and its p-value (``df`` for chi-square and t statistics)."""
+
+    statistic: float
+    p_value: float
+    df: float | None = None
+
+
+def normal_two_sided_p(z: float) -> float:
+    """Two-sided p-value ``P(|Z| >= |z|)`` of the standard normal, by the complementary
+    error function so that tails down to about 1e-300 keep their precision."""
+    return math.erfc(abs(z) / math.sqrt(2.0))
+
+
+def two_proportion_z_test(successes_a: int, n_a: int, successes_b: int, n_b: int) -> Significance | None:
+    """Pooled two-proportion z test of ``p_a == p_b`` (the score test; equivalently
+    Pearson's chi-square on the 2x2 table without continuity correction). Reference:
+    A. Agresti (2013), *Categorical Data Analysis*, 3rd ed., section 3.1; as
+    ``statsmodels.stats.proportion.proportions_ztest``.
+
+    Returns ``None`` when the pooled rate is 0 or 1: with no variation there is no
+    test."""
+    _check_counts(successes_a, n_a)
+    _check_counts(successes_b, n_b)
+    pooled = (successes_a + successes_b) / (n_a + n_b)
+    variance = pooled * (1.0 - pooled) * (1.0 / n_a + 1.0 / n_b)
+    if variance <= 0.0:
+        return None
+    z = (successes_a / n_a - successes_b / n_b) / math.sqrt(variance)
+    return Significance(z, normal_two_sided_p(z))
+
+
+def _gamma_series(a: float, x: float) -> float:
+    """``P(a, x)`` by its series (Numerical Recipes, 3rd ed., section 6.2); for ``x < a + 1``."""
+    term = total = 1.0 / a
+    ap = a
+    for _ in range(10_000):
+        ap += 1.0
+        term *= x / ap
+        total += term
+        if abs(term) < abs(total) * 1e-16:
+            break
+    return total * math.exp(-x + a * math.log(x) - math.lgamma(a))
+
+
+def _gamma_continued_fraction(a: float, x: float) -> float:
+    """``Q(a, x)`` by its continued fraction, modified Lentz (Numerical Recipes 6.2); for ``x >= a + 1``."""
+    tiny = 1e-300
+    b = x + 1.0 - a
+    c = 1.0 / tiny
+    d = 1.0 / b
+    h = d
+    for i in range(1, 10_000):
+        an = -i * (i - a)
+        b += 2.0
+        d = an * d + b
+        d = tiny if abs(d) < tiny else d
+        c = b + an / c
+        c = tiny if abs(c) < tiny else c
+        d = 1.0 / d
+        delta = d * c
+        h *= delta
+        if abs(delta - 1.0) < 1e-16:
+            break
+    return h * math.exp(-x + a * math.log(x) - math.lgamma(a))
+
+
+def regularized_gamma_q(a: float, x: float) -> float:
+    """Upper regularized incomplete gamma ``Q(a, x) = Gamma(a, x) / Gamma(a)``
+    (Abramowitz and Stegun 6.5.3), by series or continued fraction as in Numerical
+    Recipes section 6.2."""
+    if a <= 0:
+        raise ValueError(f"a must be positive, got {a}")
+    if x <= 0.0:
+        return 1.0
+    if x < a + 1.0:
+        return max(0.0, 1.0 - _gamma_series(a, x))
+    return _gamma_continued_fraction(a, x)
+
+
+def chi2_sf(x: float, df: float) -> float:
+    """Survival function of the chi-square distribution: ``P(X >= x) = Q(df/2, x/2)``
+    (Abramowitz and Stegun 26.4.19)."""
+    if df <= 0:
+        raise ValueError(f"degrees of freedom must be positive, got {df}")
+    if df == 1.0:
+        return math.erfc(math.sqrt(max(x, 0.0) / 2.0))  # exact, and precise far into the tail
+    return regularized_gamma_q(df / 2.0, x / 2.0)
+
+
+def goodness_of_fit(observed: Sequence[int], shares: Sequence[float]) -> Significance:
+    """Pearson's chi-square goodness-of-fit test of ``observed`` counts against
+    expected ``shares`` (normalised to sum to 1), with ``len - 1`` degrees of freedom:
+    the sample-ratio-mismatch test. Reference: K. Pearson (1900), *Philosophical
+    Magazine* 50:157-175; for its use in online experiments, A. Fabijan et al. (2019),
+    "Diagnosing sample ratio mismatch in online controlled experiments", KDD."""
+    if len(observed) != len(shares) or len(observed) < 2:
+        raise ValueError("need at least two groups, one share per observed count")
+    if any(count < 0 for count in observed) or any(share <= 0 for share in shares):
+        raise ValueError("counts must be >= 0 and shares > 0")
+    total = sum(observed)
+    if total <= 0:
+        raise ValueError("no observations")
+    weight = sum(shares)
+    statistic = 0.0
+    for count, share in zip(observed, shares, strict=True):
+        expected = total * share / weight
+        statistic += (count - expected) ** 2 / expected
+    df = float(len(observed) - 1)
+    return Significance(statistic, chi2_sf(statistic, df), df)
+
+
+def holm(p_values: Sequence[float]) -> list[float]:
+    """Holm's step-down adjusted p-values, in the order given: sorted ascending, the
+    ``i``-th smallest is multiplied by ``m - i`` (``i`` from 0), made non-decreasing,
+    capped at 1. Rejecting where the adjusted p-value is below alpha controls the
+    family-wise error rate at alpha. Reference: S. Holm (1979), "A simple sequentially
+    rejective multiple test procedure", *Scandinavian Journal of Statistics* 6:65-70."""
+    m = len(p_values)
+    order = sorted(range(m), key=lambda i: p_values[i])
+    adjusted = [0.0] * m
+    running = 0.0
+    for rank, index in enumerate(order):
+        running = max(running, min(1.0, (m - rank) * p_values[index]))
+        adjusted[index] = running
+    return adjusted
+
+
+def _power_multiplier(alpha: float, power: float) -> float:
+    if not 0.0 < alpha < 1.0 or not 0.0 < power < 1.0:
+        raise ValueError("alpha and power must be between 0 and 1")
+    normal = NormalDist()
+    return normal.inv_cdf(1.0 - alpha / 2.0) + normal.inv_cdf(power)
+
+
+def mde_proportion(base_rate: float, n_a: int, n_b: int, *, alpha: float = 0.05, power: float = 0.8) -> float | None:
+    """Minimum detectable effect (absolute difference in rates) of a two-sided test at
+    ``alpha`` with ``power``, for groups of ``n_a`` and ``n_b`` around ``base_rate``:
+    ``(z_{1-alpha/2} + z_power) * sqrt(p (1 - p) (1/n_a + 1/n_b))``, the normal
+    approximation with both variances taken at the base rate (J. L. Fleiss, B. Levin,
+    M. C. Paik (2003), *Statistical Methods for Rates and Proportions*, 3rd ed.,
+    section 4.2; with equal groups it is Lehr's rule ``n = 16 p (1 - p) / d^2``).
+
+    ``None`` when a group is empty or the base rate is 0 or 1 (no variance to size from).
+    """
+    if n_a <= 0 or n_b <= 0 or not 0.0 < base_rate < 1.0:
+        return None
+    return _power_multiplier(alpha, power) * math.sqrt(base_rate * (1.0 - base_rate) * (1.0 / n_a + 1.0 / n_b))
+
+
+def mde_mean(variance: float, n_a: int, n_b: int, *, alpha: float = 0.05, power: float = 0.8) -> float | None:
+    """Minimum detectable difference in means, as :func:`mde_proportion` with the
+    base group's ``variance``: ``(z_{1-alpha/2} + z_power) * sqrt(var (1/n_a + 1/n_b))``.
+    ``None`` when a group is empty or the variance is 0."""
+    if n_a <= 0 or n_b <= 0 or variance <= 0.0:
+        return None
+    return _power_multiplier(alpha, power) * math.sqrt(variance * (1.0 / n_a + 1.0 / n_b))
+
+
+def percentile(values: Sequence[float], q: float) -> float:
+    """The ``q``-th percentile (0..100) by linear interpolation between order
+    statistics: Hyndman and Fan (1996) definition 7, the default of R's ``quantile``
+    and NumPy's ``percentile``."""
+    if not values:
+        raise ValueError("no values")
+    if not 0.0 <= q <= 100.0:
+        raise ValueError(f"percentile must be between 0 and 100, got {q}")
+    ordered = sorted(values)
+    position = (len(ordered) - 1) * q / 100.0
+    low = math.floor(position)
+    high = min(low + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)

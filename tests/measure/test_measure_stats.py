@@ -187,3 +187,105 @@ def test_revenue_interval_covers_zero_at_nominal_rate_when_nothing_differs() -> 
         assert result is not None
         covered += not result.interval.excludes(0.0)
     assert 0.925 <= _coverage(covered) <= 0.975
+
+
+# --- trust checks: reference values from SciPy 1.17.1 and statsmodels 0.15.0 ------------
+# (computed once outside the project, which does not depend on either: scipy.stats.chi2.sf,
+# scipy.stats.chisquare, statsmodels proportions_ztest, scipy.stats.ttest_ind(equal_var=False),
+# statsmodels multipletests(method="holm"), NormalIndPower, numpy.percentile)
+
+
+@pytest.mark.parametrize(
+    ("x", "df", "expected"),
+    [
+        (60.0888888889, 1, 9.066873946505738e-15),
+        (3.84, 1, 0.05004352124870519),
+        (10.0, 3, 0.01856613546304325),
+        (250.0, 4, 6.509689997375721e-53),
+        (0.5, 2, 0.7788007830714049),
+        (1e-3, 5, 0.9999999983185123),
+        (35.0, 7, 1.1184430509074334e-05),
+    ],
+)
+def test_chi2_survival_matches_scipy(x: float, df: int, expected: float) -> None:
+    assert stats.chi2_sf(x, df) == pytest.approx(expected, rel=1e-10)
+
+
+def test_sample_ratio_mismatch_of_a_half_sized_holdout() -> None:
+    # 96 of 2,000 held out (4.8%) against a configured 10%: scipy.stats.chisquare([96, 1904], [200, 1800])
+    result = stats.goodness_of_fit([96, 1904], [0.1, 0.9])
+    assert result.statistic == pytest.approx(60.08888888888889, rel=1e-12)
+    assert result.p_value == pytest.approx(9.066873946556938e-15, rel=1e-9)
+    assert result.df == 1
+    three = stats.goodness_of_fit([3400, 3300, 3100], [1, 1, 1])  # an even three-way split
+    assert (three.statistic, three.df) == (pytest.approx(14.285714285714286), 2)
+    assert three.p_value == pytest.approx(0.0007904903231199663, rel=1e-9)
+
+
+@pytest.mark.parametrize(
+    ("counts", "z", "p"),
+    [
+        ((60, 1000, 20, 1000), 4.564354645876383, 5.01033195639047e-06),
+        ((520, 20000, 428, 20000), 3.0240712129524963, 0.002493977257783555),
+        ((5, 100, 4, 100), 0.34109634006443396, 0.7330310563999258),
+    ],
+)
+def test_two_proportion_z_matches_statsmodels(counts: tuple[int, int, int, int], z: float, p: float) -> None:
+    result = stats.two_proportion_z_test(*counts)
+    assert result is not None
+    assert result.statistic == pytest.approx(z, rel=1e-12)
+    assert result.p_value == pytest.approx(p, rel=1e-9)
+
+
+def test_z_test_without_variation_is_none() -> None:
+    assert stats.two_proportion_z_test(0, 50, 0, 80) is None
+    assert stats.two_proportion_z_test(50, 50, 80, 80) is None
+
+
+def test_welch_p_value_matches_scipy() -> None:
+    a = [0.0] * 90 + [30.0, 45.0, 12.5, 80.0, 22.0, 19.99, 5.0, 60.0, 33.0, 41.0]
+    b = [0.0] * 95 + [30.0, 25.0, 12.5, 20.0, 10.0]
+    result = stats.welch_difference(a, b)
+    assert result is not None
+    assert result.df == pytest.approx(125.10146286115216, rel=1e-10)
+    assert result.interval.estimate / result.se == pytest.approx(1.8807381786838058, rel=1e-12)
+    assert result.p_value == pytest.approx(0.06233238162912269, rel=1e-9)
+    assert stats.t_two_sided_p(2.5, 7.3) == pytest.approx(0.03965023466560043, rel=1e-9)
+    assert stats.t_two_sided_p(8.0, 150.5) == pytest.approx(3.0784484286757736e-13, rel=1e-8)
+
+
+def test_holm_matches_statsmodels_and_keeps_the_order() -> None:
+    adjusted = stats.holm([0.01, 0.04, 0.03, 0.005, 0.2])
+    assert adjusted == pytest.approx([0.04, 0.09, 0.09, 0.025, 0.2])
+    assert stats.holm([]) == []
+    assert stats.holm([0.6, 0.7]) == [1.0, 1.0]  # capped at 1
+
+
+def test_minimum_detectable_effect() -> None:
+    # (z_0.975 + z_0.8) = 2.8015852181129683; statsmodels NormalIndPower gives 0.0375871036
+    # (it adds the far tail, 1e-6 here)
+    assert stats.mde_proportion(0.1, 1000, 1000) == pytest.approx(2.8015852181129683 * math.sqrt(0.09 * 0.002))
+    assert stats.mde_proportion(0.1, 1000, 1000) == pytest.approx(0.03758710358915214, abs=2e-6)
+    assert stats.mde_proportion(0.02, 5000, 500) == pytest.approx(0.01839682087116112, abs=2e-6)
+    # Lehr's rule: equal groups of 16 p (1 - p) / d^2 detect d (the rule rounds 15.7 up to 16)
+    n = round(16 * 0.05 * 0.95 / 0.01**2)
+    assert stats.mde_proportion(0.05, n, n) == pytest.approx(0.01, rel=0.02)
+    assert stats.mde_proportion(0.0, 100, 100) is None
+    assert stats.mde_proportion(0.1, 0, 100) is None
+    assert stats.mde_mean(4.0, 100, 100) == pytest.approx(2.8015852181129683 * math.sqrt(4.0 * 0.02))
+    assert stats.mde_mean(0.0, 100, 100) is None
+
+
+def test_percentile_matches_numpy() -> None:
+    values = [1.0, 2.0, 3.0, 4.0, 10.0, 100.0, 7.5]
+    for q in (0, 50, 90, 99, 100):
+        assert stats.percentile(values, q) == pytest.approx(float(np.percentile(values, q)))
+    assert stats.percentile([5.0], 99) == 5.0
+    with pytest.raises(ValueError):
+        stats.percentile([], 50)
+
+
+def test_relative_lift_when_everyone_converts_is_none() -> None:
+    # the Katz standard error is 0: "+0% [+0%, +0%]" would claim certainty from no variation
+    assert stats.relative_lift(50, 50, 80, 80) is None
+    assert stats.relative_lift(50, 50, 70, 80) is not None
