@@ -75,13 +75,27 @@ def report_command(
         ),
     ] = "",
     fmt: Annotated[str, typer.Option("--format", help="text, json or csv.")] = "text",
+    winsorize: Annotated[
+        float | None,
+        typer.Option(
+            "--winsorize",
+            help="Cap each recipient's revenue at this percentile (50 to below 100, e.g. 99) of the revenue of "
+            "recipients with revenue; raw figures are shown beside.",
+        ),
+    ] = None,
 ) -> None:
     """Results of a campaign against its holdout: rates, lift with 95% intervals,
-    unsubscribes and complaints next to every lift, and a plain verdict."""
+    unsubscribes and complaints next to every lift, and a plain verdict.
+
+    Trust checks come first: a sample-ratio-mismatch banner (holdout share and variant
+    splits against the campaign file; verdicts withheld below p = 0.001), a warning
+    when read before the campaign's ends_at, the minimum counts for a verdict, the
+    minimum detectable effect (80% power) of every comparison, and variants compared
+    head to head within each rule with Holm-adjusted p-values."""
     from copydesk.measure.formats import render
     from copydesk.services import campaigns
 
-    text = render(campaigns.report(open_desk(), campaign_id, metric=metric), fmt)
+    text = render(campaigns.report(open_desk(), campaign_id, metric=metric, winsorize=winsorize), fmt)
     console.file.write(printable(text))
     console.file.flush()
 

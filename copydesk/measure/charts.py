@@ -14,6 +14,7 @@ VERDICT_COLOURS = {
     "wins": "#2e7d32",
     "loses": "#c62828",
     "not enough data": "#757575",
+    "withheld": "#ef6c00",
 }
 
 
@@ -37,6 +38,7 @@ def lift_rows(report: CampaignReport) -> list[dict[str, Any]]:
                 "upper": group.lift.upper * scale,
                 "n": group.lift.n,
                 "n_holdout": group.lift.n_holdout,
+                "mde": None if group.power is None or group.power.mde is None else group.power.mde * scale,
                 "verdict": group.verdict.value,
                 "harm": "harm" if group.harm else "",
                 "unsubscribed": group.rates["unsubscribed"].rate,
@@ -60,6 +62,7 @@ def lift_chart(report: CampaignReport) -> alt.LayerChart:
             alt.Tooltip("upper:Q", format="+.2f"),
             "n:Q",
             "n_holdout:Q",
+            alt.Tooltip("mde:Q", format=".2f", title="MDE (80% power)"),
             "verdict:N",
             "harm:N",
             alt.Tooltip("unsubscribed:Q", format=".2%"),
@@ -93,6 +96,8 @@ def funnel_rows(report: CampaignReport) -> list[dict[str, Any]]:
         arm = "holdout" if group.scope is Scope.HOLDOUT else group.key
         for step, event in enumerate(FUNNEL):
             rate = group.rates[event.value]
+            if rate.rate is None or rate.lower is None or rate.upper is None:
+                continue  # an empty arm has no rate to draw (not 0%, not [0%, 100%])
             rows.append(
                 {
                     "arm": arm,

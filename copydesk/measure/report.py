@@ -1,46 +1,56 @@
 """The campaign results report: did personalization beat the holdout?
 
-The unit is the recipient: one contact in one campaign, assigned to the arm of
-its first send record (a variant, or the holdout). A rate is the share of
-recipients with at least one such event. Every lift compares a group of
-treated recipients with holdout recipients and carries its interval, the
-sample sizes it rests on, and the unsubscribe and complaint rates next to it.
+The unit is the recipient (:mod:`copydesk.measure.recipients`). Every lift compares a
+group of treated recipients with holdout recipients and carries its interval, the
+sample sizes it rests on, the minimum effect it could have detected, and the
+unsubscribe and complaint rates next to it. Variants of one rule are also compared
+with each other (:mod:`copydesk.measure.pairs`).
 
-Verdicts are deliberately plain: ``not enough data`` until the interval for
-the campaign's primary metric excludes zero, then ``wins`` or ``loses``. A
-``harm`` flag is raised when the unsubscribe or complaint rate is
-significantly higher than the holdout's, whatever the primary metric says.
+Verdicts are deliberately plain and guarded by trust checks
+(:mod:`copydesk.measure.checks`): ``withheld`` when the sample ratio does not match
+the campaign file; ``not enough data`` below the minimum counts or while the interval
+for the primary metric includes zero; then ``wins`` or ``loses``. A ``harm`` flag is
+raised when the unsubscribe or complaint rate is significantly higher than the
+holdout's, whatever the primary metric says.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from datetime import datetime
 from enum import StrEnum
 
 import sqlite_utils
 from pydantic import BaseModel
 
-from copydesk.errors import NotFoundError, UsageError
-from copydesk.measure import stats
-from copydesk.measure.outcomes import FUNNEL, SENDS, Event
-from copydesk.measure.tables import OUTCOMES
+from copydesk import clock
+from copydesk.errors import UsageError
+from copydesk.measure import checks, stats
+from copydesk.measure.comparisons import (
+    Comparison,
+    MinimumCounts,
+    Power,
+    Proportion,
+    Verdict,
+    difference,
+    minimum_counts,
+    power,
+    proportion,
+    relative,
+    revenue_difference,
+    shortfall,
+)
+from copydesk.measure.design import Design
+from copydesk.measure.outcomes import FUNNEL, Event
+from copydesk.measure.pairs import Pair, head_to_head, tested
+from copydesk.measure.recipients import Recipient, count_with, load_recipients, revenues, split_by
 
 #: Metrics a campaign may be judged on. Holdout contacts got no message, so
 #: delivered/opened/clicked cannot be compared with them; opens never pick a winner.
 PRIMARY_METRICS = ("converted", "revenue")
 DEFAULT_METRIC = "converted"
 HARM_EVENTS = (Event.UNSUBSCRIBED, Event.COMPLAINED)
-
-
-class Verdict(StrEnum):
-    """The plain-language outcome of one comparison with the holdout."""
-
-    WINS = "wins"
-    LOSES = "loses"
-    NOT_ENOUGH_DATA = "not enough data"
-    BASELINE = "baseline"
 
 
 class Scope(StrEnum):
@@ -53,44 +63,12 @@ class Scope(StrEnum):
     STAGE = "stage"
 
 
-@dataclass
-class Recipient:
-    """One contact in one campaign, with its arm and what it did."""
-
-    contact_id: str
-    holdout: bool
-    variant_id: str | None = None
-    rule_id: str | None = None
-    stage: str | None = None
-    events: dict[str, int] = field(default_factory=dict)
-    first_at: dict[str, str] = field(default_factory=dict)
-    revenue: float = 0.0
-    revenue_by_day: dict[str, float] = field(default_factory=dict)
-
-
-class Proportion(BaseModel):
-    """Recipients with the event, out of ``n``, with the Wilson interval."""
-
-    count: int
-    n: int
-    rate: float
-    lower: float
-    upper: float
-
-
-class Comparison(BaseModel):
-    """A difference from the holdout, its interval, method and sample sizes."""
-
-    estimate: float
-    lower: float
-    upper: float
-    n: int
-    n_holdout: int
-    method: str
-
-
 class Group(BaseModel):
-    """One row of the report: a group of recipients compared with a baseline."""
+    """One row of the report: a group of recipients compared with a baseline.
+
+    ``events`` counts events (a contact who bought twice counts twice); ``rates`` count
+    recipients. With winsorising, the revenue figures are capped and the ``_raw``
+    fields hold the uncapped ones."""
 
     scope: Scope
     key: str
@@ -100,11 +78,18 @@ class Group(BaseModel):
     events: dict[str, int]
     rates: dict[str, Proportion]
     revenue_per_recipient: float | None = None
+    revenue_per_recipient_raw: float | None = None
     lift: Comparison | None = None
+    lift_note: str = ""
     relative_lift: Comparison | None = None
+    relative_lift_note: str = ""
     revenue_lift: Comparison | None = None
+    revenue_lift_raw: Comparison | None = None
+    revenue_lift_note: str = ""
     harm_lifts: dict[str, Comparison] = {}
+    power: Power | None = None
     verdict: Verdict
+    verdict_reason: str = ""
     harm: bool = False
     harm_reasons: list[str] = []
     summary: str = ""
@@ -127,13 +112,16 @@ class TrendPoint(BaseModel):
 
 
 class CampaignReport(BaseModel):
-    """Results of one campaign against its holdout."""
+    """Results of one campaign against its holdout, with its trust checks."""
 
     campaign_id: str
     metric: str
     confidence: float
     holdout: Group
     groups: list[Group]
+    pairs: list[Pair] = []
+    checks: checks.Checks
+    warnings: list[str] = []
     trend: list[TrendPoint]
     notes: list[str]
 
@@ -142,169 +130,109 @@ class CampaignReport(BaseModel):
         return [group for group in self.groups if group.flagged]
 
 
-def load_recipients(db: sqlite_utils.Database, campaign_id: str) -> list[Recipient]:
-    """The campaign's recipients (first send per contact) with their outcomes."""
-    recipients: dict[str, Recipient] = {}
-    rows = db.execute(
-        f"SELECT contact_id, holdout, variant_id, rule_id, stage FROM {SENDS} "
-        "WHERE campaign_id = ? ORDER BY sent_at, id",
-        [campaign_id],
-    )
-    for contact_id, holdout, variant_id, rule_id, stage in rows:
-        if contact_id not in recipients:
-            recipients[contact_id] = Recipient(contact_id, bool(holdout), variant_id, rule_id, stage)
-    if not recipients:
-        raise NotFoundError(f"no send records for campaign '{campaign_id}'")
-    if not db.table(OUTCOMES).exists():
-        return list(recipients.values())
-    grouped = db.execute(
-        f"SELECT contact_id, event, COUNT(*), MIN(at), TOTAL(value) FROM {OUTCOMES} "
-        "WHERE campaign_id = ? GROUP BY contact_id, event",
-        [campaign_id],
-    )
-    for contact_id, event, count, first_at, total in grouped:
-        recipient = recipients.get(contact_id)
-        if recipient is None:
-            continue
-        recipient.events[event] = count
-        recipient.first_at[event] = first_at
-        if event == Event.CONVERTED:
-            recipient.revenue = total
-    daily = db.execute(
-        f"SELECT contact_id, substr(at, 1, 10), TOTAL(value) FROM {OUTCOMES} "
-        "WHERE campaign_id = ? AND event = ? AND value IS NOT NULL GROUP BY 1, 2",
-        [campaign_id, Event.CONVERTED.value],
-    )
-    for contact_id, day, total in daily:
-        if contact_id in recipients:
-            recipients[contact_id].revenue_by_day[day] = total
-    return list(recipients.values())
+# -- one row ----------------------------------------------------------------------------
 
 
-def _proportion(count: int, n: int, confidence: float) -> Proportion:
-    if n == 0:
-        return Proportion(count=0, n=0, rate=0.0, lower=0.0, upper=1.0)
-    interval = stats.wilson(count, n, confidence=confidence)
-    return Proportion(count=count, n=n, rate=interval.estimate, lower=interval.lower, upper=interval.upper)
+class _Context:
+    """What every row of one report shares, and the distinct tests it has made."""
+
+    def __init__(self, metric: str, confidence: float, with_revenue: bool, cap: float | None, withheld: str | None):
+        self.metric = metric
+        self.confidence = confidence
+        self.with_revenue = with_revenue
+        self.cap = cap
+        self.withheld = withheld
+        self.tests: dict[tuple[frozenset[str], frozenset[str]], set[str]] = defaultdict(set)
+
+    def count(self, treated: Sequence[Recipient], base: Sequence[Recipient], test: str) -> None:
+        # the same recipients against the same baseline is the same test, whichever rows show it
+        key = (frozenset(r.contact_id for r in treated), frozenset(r.contact_id for r in base))
+        self.tests[key].add(test)
+
+    def tally(self) -> tuple[int, int]:
+        primary = sum(1 for tests in self.tests.values() if "primary" in tests)
+        harm = sum(len(tests - {"primary"}) for tests in self.tests.values())
+        return primary, harm
 
 
-def _has(recipients: list[Recipient], event: str) -> int:
-    return sum(1 for r in recipients if r.events.get(event))
-
-
-def _event_counts(treated: list[Recipient], holdout: list[Recipient], event: str) -> tuple[int, int, int, int]:
-    """Recipients with ``event`` and all recipients, treated then holdout."""
-    return _has(treated, event), len(treated), _has(holdout, event), len(holdout)
-
-
-def _comparison(
-    interval: stats.Interval, treated: list[Recipient], holdout: list[Recipient], method: str
-) -> Comparison:
-    """``interval`` as a report comparison, with the sample sizes it rests on."""
-    return Comparison(
-        estimate=interval.estimate,
-        lower=interval.lower,
-        upper=interval.upper,
-        n=len(treated),
-        n_holdout=len(holdout),
-        method=method,
-    )
-
-
-def _difference(treated: list[Recipient], holdout: list[Recipient], event: str, confidence: float) -> Comparison | None:
-    if not treated or not holdout:
-        return None
-    interval = stats.newcombe_difference(*_event_counts(treated, holdout, event), confidence=confidence)
-    return _comparison(interval, treated, holdout, "Newcombe hybrid score (method 10)")
-
-
-def _relative(treated: list[Recipient], holdout: list[Recipient], event: str, confidence: float) -> Comparison | None:
-    if not treated or not holdout:
-        return None
-    interval = stats.relative_lift(*_event_counts(treated, holdout, event), confidence=confidence)
-    if interval is None:
-        return None
-    return _comparison(interval, treated, holdout, "Katz log risk ratio, minus 1")
-
-
-def _revenue(treated: list[Recipient], holdout: list[Recipient], confidence: float) -> Comparison | None:
-    result = stats.welch_difference([r.revenue for r in treated], [r.revenue for r in holdout], confidence=confidence)
-    if result is None:
-        return None
-    return _comparison(result.interval, treated, holdout, f"Welch t, {result.df:.1f} degrees of freedom")
-
-
-def _pct(value: float) -> str:
-    return f"{value * 100:.2f}%"
-
-
-def _pts(comparison: Comparison) -> str:
-    return (
-        f"{comparison.estimate * 100:+.2f} pts (95% CI {comparison.lower * 100:+.2f} to {comparison.upper * 100:+.2f})"
-    )
-
-
-def _money(comparison: Comparison) -> str:
-    return f"{comparison.estimate:+.2f} per recipient (95% CI {comparison.lower:+.2f} to {comparison.upper:+.2f})"
+def _revenue_per_recipient(members: Sequence[Recipient], cap: float | None) -> float | None:
+    return sum(revenues(members, cap)) / len(members) if members else None
 
 
 def _group(
-    scope: Scope,
-    key: str,
-    treated: list[Recipient],
-    holdout: list[Recipient],
-    baseline: str,
-    metric: str,
-    confidence: float,
-    with_revenue: bool,
+    scope: Scope, key: str, treated: list[Recipient], holdout: list[Recipient], baseline: str, ctx: _Context
 ) -> Group:
+    metric, confidence = ctx.metric, ctx.confidence
     if scope is Scope.HOLDOUT:
         holdout = []  # the baseline row is not compared with itself
-    events: dict[str, int] = {e.value: sum(r.events.get(e, 0) for r in treated) for e in Event}
-    rates = {e.value: _proportion(_has(treated, e), len(treated), confidence) for e in Event}
-    revenue_lift = _revenue(treated, holdout, confidence) if with_revenue else None
-    if metric == "revenue":
-        lift, relative = revenue_lift, None
-    else:
-        lift = _difference(treated, holdout, metric, confidence)
-        relative = _relative(treated, holdout, metric, confidence)
-    harm_lifts: dict[str, Comparison] = {}
-    harm_reasons: list[str] = []
-    for event in HARM_EVENTS:
-        comparison = _difference(treated, holdout, event, confidence)
-        if comparison is None:
-            continue
-        harm_lifts[event.value] = comparison
-        if comparison.lower > 0:
-            harm_reasons.append(f"{event.value} rate is significantly higher than the holdout's")
-    if scope is Scope.HOLDOUT:
-        verdict = Verdict.BASELINE
-    elif lift is None or not (lift.lower > 0 or lift.upper < 0):
-        verdict = Verdict.NOT_ENOUGH_DATA
-    else:
-        verdict = Verdict.WINS if lift.lower > 0 else Verdict.LOSES
     group = Group(
         scope=scope,
         key=key,
         baseline=baseline,
         recipients=len(treated),
         holdout_recipients=len(treated) if scope is Scope.HOLDOUT else len(holdout),
-        events=events,
-        rates=rates,
-        revenue_per_recipient=(sum(r.revenue for r in treated) / len(treated) if with_revenue and treated else None),
-        lift=lift,
-        relative_lift=relative,
-        revenue_lift=revenue_lift,
-        harm_lifts=harm_lifts,
-        verdict=verdict,
-        harm=bool(harm_reasons),
-        harm_reasons=harm_reasons,
+        events={e.value: sum(r.events.get(e, 0) for r in treated) for e in Event},
+        rates={e.value: proportion(count_with(treated, e), len(treated), confidence) for e in Event},
+        verdict=Verdict.BASELINE,
     )
-    group.summary = _summary(group, metric)
+    if ctx.with_revenue:
+        group.revenue_per_recipient = _revenue_per_recipient(treated, ctx.cap)
+        group.revenue_lift, group.revenue_lift_note = revenue_difference(treated, holdout, confidence, ctx.cap)
+        if ctx.cap is not None:
+            group.revenue_per_recipient_raw = _revenue_per_recipient(treated, None)
+            group.revenue_lift_raw, _ = revenue_difference(treated, holdout, confidence)
+    if metric == "revenue":
+        group.lift, group.lift_note = group.revenue_lift, group.revenue_lift_note
+    else:
+        group.lift = difference(treated, holdout, metric, confidence)
+        group.relative_lift, group.relative_lift_note = relative(treated, holdout, metric, confidence, baseline)
+    if group.lift is not None:
+        ctx.count(treated, holdout, "primary")
+    for event in HARM_EVENTS:
+        comparison = difference(treated, holdout, event, confidence)
+        if comparison is None:
+            continue
+        ctx.count(treated, holdout, event.value)
+        group.harm_lifts[event.value] = comparison
+        if comparison.lower > 0:
+            group.harm_reasons.append(f"{event.value} rate is significantly higher than the holdout's")
+    group.harm = bool(group.harm_reasons)
+    if scope is not Scope.HOLDOUT:
+        group.power = power(metric, treated, holdout, ctx.cap)
+        group.verdict, group.verdict_reason = _verdict(group, treated, holdout, ctx)
+    group.summary = _summary(group, metric, confidence)
     return group
 
 
-def _summary(group: Group, metric: str) -> str:
+def _verdict(group: Group, treated: list[Recipient], holdout: list[Recipient], ctx: _Context) -> tuple[Verdict, str]:
+    lift = group.lift
+    if not holdout:
+        return Verdict.NOT_ENOUGH_DATA, f"no holdout recipients ({group.baseline}) to compare with"
+    if lift is None:
+        return Verdict.NOT_ENOUGH_DATA, group.lift_note or "no comparison possible"
+    if ctx.withheld:
+        return Verdict.WITHHELD, ctx.withheld
+    short = shortfall(ctx.metric, [(group.key, treated), ("holdout", holdout)])
+    if short:
+        return Verdict.NOT_ENOUGH_DATA, short
+    if lift.lower > 0:
+        return Verdict.WINS, f"the {ctx.confidence:.0%} interval lies above zero"
+    if lift.upper < 0:
+        return Verdict.LOSES, f"the {ctx.confidence:.0%} interval lies below zero"
+    return Verdict.NOT_ENOUGH_DATA, "the interval includes zero"
+
+
+def _pts(comparison: Comparison, confidence: float) -> str:
+    return (f"{comparison.estimate * 100:+.2f} pts ({confidence:.0%} CI {comparison.lower * 100:+.2f} "
+            f"to {comparison.upper * 100:+.2f})")
+
+
+def _money(comparison: Comparison, confidence: float) -> str:
+    return (f"{comparison.estimate:+.2f} per recipient ({confidence:.0%} CI {comparison.lower:+.2f} "
+            f"to {comparison.upper:+.2f})")
+
+
+def _summary(group: Group, metric: str, confidence: float) -> str:
     """One plain sentence a marketer can read without the table."""
     if group.scope is Scope.HOLDOUT:
         return f"baseline: {group.recipients} holdout recipients who were not messaged"
@@ -312,12 +240,15 @@ def _summary(group: Group, metric: str) -> str:
     if not group.holdout_recipients:
         text = f"{name}: not enough data: no holdout recipients ({group.baseline}) to compare with"
     elif group.lift is None:
-        text = f"{name}: not enough data: {group.recipients} recipients vs {group.holdout_recipients} holdout"
+        reason = group.lift_note or "no comparison possible"
+        text = f"{name}: not enough data: {group.recipients} recipients vs {group.holdout_recipients} holdout; {reason}"
     else:
-        change = _money(group.lift) if metric == "revenue" else _pts(group.lift)
+        change = _money(group.lift, confidence) if metric == "revenue" else _pts(group.lift, confidence)
         sizes = f"n = {group.lift.n} vs {group.lift.n_holdout} holdout"
-        if group.verdict is Verdict.NOT_ENOUGH_DATA:
-            text = f"{name}: not enough data on {metric}: {change}, {sizes}; the interval includes zero"
+        if group.verdict is Verdict.WITHHELD:
+            text = f"{name}: verdict withheld ({group.verdict_reason}): {change}, {sizes}"
+        elif group.verdict is Verdict.NOT_ENOUGH_DATA:
+            text = f"{name}: not enough data on {metric}: {change}, {sizes}; {group.verdict_reason}"
         else:
             text = f"{name} {group.verdict.value} on {metric}: {change}, {sizes}"
     if group.harm:
@@ -351,13 +282,28 @@ def _trend(arms: dict[str, list[Recipient]], metric: str) -> list[TrendPoint]:
     return points
 
 
-def _split(recipients: Iterable[Recipient], key: Callable[[Recipient], str | None]) -> dict[str, list[Recipient]]:
-    groups: dict[str, list[Recipient]] = defaultdict(list)
-    for recipient in recipients:
-        value = key(recipient)
-        if value is not None:
-            groups[value].append(recipient)
-    return dict(sorted(groups.items()))
+# -- the report ---------------------------------------------------------------------------
+
+
+def _check_winsorize(percentile: float | None) -> None:
+    if percentile is not None and not 50.0 <= percentile < 100.0:
+        raise UsageError(f"--winsorize takes a percentile from 50 to below 100 (e.g. 99), not {percentile:g}")
+
+
+def _warnings(found: checks.Checks) -> list[str]:
+    out = []
+    for check in found.srm:
+        if check.mismatch:
+            out.append(f"SAMPLE RATIO MISMATCH: {check.summary}")
+    if found.mismatch:
+        out.append(
+            f"The recorded recipients do not follow the campaign file (p < {found.srm_alpha:g}): sends were lost or "
+            "duplicated, contacts were recorded twice, or the file was changed mid-campaign. Every comparison is "
+            "suspect, so all verdicts are withheld until this is explained. Harm flags are still raised."
+        )
+    if found.peeking.early:
+        out.append(found.peeking.note)
+    return out
 
 
 def build_report(
@@ -366,43 +312,73 @@ def build_report(
     *,
     metric: str = DEFAULT_METRIC,
     confidence: float = stats.DEFAULT_CONFIDENCE,
+    design: Design | None = None,
+    now: datetime | None = None,
+    winsorize: float | None = None,
 ) -> CampaignReport:
     """Compare the treated recipients (overall, per variant, per select rule and per
-    lifecycle stage) with the holdout. Pure: no database access."""
+    lifecycle stage) with the holdout, variants of a rule with each other, and run the
+    trust checks against ``design`` (the campaign file) at ``now``. ``winsorize`` caps
+    revenue at that percentile. Pure: no database access."""
     if metric not in PRIMARY_METRICS:
         raise UsageError(
             f"metric '{metric}' cannot pick a winner: holdout contacts got no message, so only "
             f"{' or '.join(PRIMARY_METRICS)} can be compared with them"
         )
+    _check_winsorize(winsorize)
     holdout = [r for r in recipients if r.holdout]
     treated = [r for r in recipients if not r.holdout]
     with_revenue = any(r.revenue_by_day for r in recipients)
     if metric == "revenue" and not with_revenue:
         raise UsageError(f"campaign '{campaign_id}' has no converted outcomes with a value")
+    srm, not_checked = checks.sample_ratio(design, recipients)
+    mismatch = any(check.mismatch for check in srm)
+    capping = checks.winsorizing(recipients, winsorize) if winsorize is not None and with_revenue else None
+    cap = capping.cap if capping is not None else None
+    withheld = "sample ratio mismatch; see the checks" if mismatch else None
+    ctx = _Context(metric, confidence, with_revenue, cap, withheld)
 
     def make(scope: Scope, key: str, members: list[Recipient], base: list[Recipient], label: str) -> Group:
-        return _group(scope, key, members, base, label, metric, confidence, with_revenue)
+        return _group(scope, key, members, base, label, ctx)
 
     holdout_row = make(Scope.HOLDOUT, "holdout", holdout, holdout, "the holdout itself")
     groups = [make(Scope.CAMPAIGN, campaign_id, treated, holdout, "whole holdout")]
-    for variant, members in _split(treated, lambda r: r.variant_id or "(no variant)").items():
+    for variant, members in split_by(treated, lambda r: r.variant_id or "(no variant)").items():
         groups.append(make(Scope.VARIANT, variant, members, holdout, "whole holdout"))
-    for rule, members in _split(treated, lambda r: r.rule_id).items():
-        groups.append(make(Scope.RULE, rule, members, holdout, "whole holdout"))
-    holdout_by_stage = _split(holdout, lambda r: r.stage)
-    for stage, members in _split(treated, lambda r: r.stage).items():
+    # holdout contacts carry the rule that matched them: a rule's row compares like with like
+    holdout_by_rule = split_by(holdout, lambda r: r.rule_id)
+    for rule, members in split_by(treated, lambda r: r.rule_id).items():
+        if holdout_by_rule:
+            groups.append(make(Scope.RULE, rule, members, holdout_by_rule.get(rule, []), f"holdout of rule {rule}"))
+        else:
+            groups.append(make(Scope.RULE, rule, members, holdout, "whole holdout"))
+    holdout_by_stage = split_by(holdout, lambda r: r.stage)
+    for stage, members in split_by(treated, lambda r: r.stage).items():
         base = holdout_by_stage.get(stage, [])
         groups.append(make(Scope.STAGE, stage, members, base, f"holdout in stage {stage}"))
+    pairs = head_to_head(treated, metric=metric, confidence=confidence, design=design, cap=cap, withheld=withheld)
+    primary, harm = ctx.tally()
+    found = checks.Checks(
+        srm=srm,
+        srm_not_checked=not_checked,
+        mismatch=mismatch,
+        minimum=minimum_counts(metric),
+        peeking=checks.peeking(design, now or clock.now()),
+        winsorizing=capping,
+        tests=checks.TestCount(primary=primary, harm=harm, head_to_head=tested(pairs)),
+    )
 
     arms = {"holdout": holdout} if holdout else {}
-    arms.update(_split(treated, lambda r: r.variant_id or "(no variant)"))
+    arms.update(split_by(treated, lambda r: r.variant_id or "(no variant)"))
     notes = [
-        f"Primary metric: {metric}. Intervals are {confidence:.0%} and not adjusted for "
-        f"multiple comparisons: across {len(groups)} rows, expect about "
-        f"{(1 - confidence) * len(groups):.1f} 'wins' or 'loses' by chance even when "
-        "nothing differs.",
-        "Variant and rule rows compare with the whole holdout; if variants target different "
-        "stages or segments, read the stage rows, which compare like with like.",
+        f"Primary metric: {metric}.",
+        checks.tests_note(found.tests, confidence),
+        "The MDE column is the smallest true difference each comparison would detect with 80% power "
+        "(two-sided alpha 0.05) at the baseline's observed rate and these group sizes; a smaller real "
+        "effect is likely to read 'not enough data'.",
+        "Variant rows compare with the whole holdout; rule rows with the holdout contacts the same rule "
+        "matched (when the sends record it); stage rows with the holdout in the same stage. If variants "
+        "target different stages or segments, read the rule and stage rows, which compare like with like.",
         "Holdout contacts received no message, so delivered, opened and clicked are shown "
         "for the funnel only, never compared with the holdout.",
     ]
@@ -414,6 +390,9 @@ def build_report(
         confidence=confidence,
         holdout=holdout_row,
         groups=groups,
+        pairs=pairs,
+        checks=found,
+        warnings=_warnings(found),
         trend=_trend(arms, metric),
         notes=notes,
     )
@@ -425,11 +404,19 @@ def campaign_report(
     *,
     metric: str = DEFAULT_METRIC,
     confidence: float = stats.DEFAULT_CONFIDENCE,
+    design: Design | None = None,
+    now: datetime | None = None,
+    winsorize: float | None = None,
 ) -> CampaignReport:
-    """Load the campaign's send records and outcomes from ``db`` and build its report."""
+    """Load the campaign's send records and outcomes from ``db`` and build its report
+    (checked against ``design``, read at ``now``: default the clock's now)."""
     if metric not in PRIMARY_METRICS:
         build_report(campaign_id, [], metric=metric)  # raises the UsageError
-    return build_report(campaign_id, load_recipients(db, campaign_id), metric=metric, confidence=confidence)
+    _check_winsorize(winsorize)
+    return build_report(
+        campaign_id, load_recipients(db, campaign_id), metric=metric, confidence=confidence, design=design,
+        now=now or clock.now(), winsorize=winsorize,
+    )
 
 
 __all__ = [
@@ -438,6 +425,9 @@ __all__ = [
     "CampaignReport",
     "Comparison",
     "Group",
+    "MinimumCounts",
+    "Pair",
+    "Power",
     "Proportion",
     "Recipient",
     "Scope",

@@ -399,12 +399,20 @@ def campaign_metric(ws: Workspace, campaign_id: str) -> str:
     return load_campaign(path).campaign.metric
 
 
-def report(desk: Desk, campaign_id: str, *, metric: str = "") -> CampaignReport:
+def report(
+    desk: Desk, campaign_id: str, *, metric: str = "", winsorize: float | None = None, now: datetime | None = None
+) -> CampaignReport:
     """The campaign's results against its holdout, on ``metric`` (default: the
-    campaign file's choice)."""
+    campaign file's choice), with the trust checks against the campaign file
+    (``campaigns/CAMPAIGN_ID.yaml``: holdout share, splits, planned end) as read at
+    ``now`` (default: the clock); revenue capped at the ``winsorize`` percentile."""
+    from copydesk.measure.design import load_design
+
+    design = load_design(desk.workspace.campaigns_dir, campaign_id) if desk.workspace else None
     if not metric:
-        metric = campaign_metric(desk.workspace, campaign_id) if desk.workspace else "converted"
-    return desk.campaign_report(campaign_id, metric=metric)
+        metric = design.metric if design is not None else "converted"
+    return desk.campaign_report(campaign_id, metric=metric, design=design, now=now or clock.now(),
+                                winsorize=winsorize)
 
 
 __all__ = [

@@ -11,6 +11,9 @@ from copydesk.services.base import DeskBase
 from copydesk.services.permissions import require
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
+    from copydesk.measure.design import Design
     from copydesk.measure.outcomes import ImportResult
     from copydesk.measure.report import CampaignReport
 
@@ -35,8 +38,13 @@ class OutcomesMixin(DeskBase):
             )
         return result
 
-    def campaign_report(self, campaign_id: str, *, metric: str = "converted") -> CampaignReport:
-        """The campaign's send records and outcomes, measured against its holdout."""
+    def campaign_report(
+        self, campaign_id: str, *, metric: str = "converted", design: Design | None = None,
+        now: datetime | None = None, winsorize: float | None = None,
+    ) -> CampaignReport:
+        """The campaign's send records and outcomes, measured against its holdout and
+        checked against ``design`` (the campaign file; ``None``: not checked) as read at
+        ``now``; revenue capped at the ``winsorize`` percentile when given."""
         from copydesk.measure.report import campaign_report
 
-        return campaign_report(self.db, campaign_id, metric=metric)
+        return campaign_report(self.db, campaign_id, metric=metric, design=design, now=now, winsorize=winsorize)
