@@ -101,6 +101,27 @@ _SPACED = re.compile(r"(?<![\w'’])[^\W\d_]([ .*_·-])(?:[^\W\d_]\1){1,}[^\W\d_
 _MAYBE_SPACED = re2.compile(r"(?:^|[^\pL\pN_'’])\pL[ .*_·-]\pL[ .*_·-]\pL(?:$|[^\pL\pN_'’])")
 
 
+#: Digits standing in for letters inside a word ("b1sexual", "Tr41lm4rt").
+_LEET_DIGITS = str.maketrans("0134578", "oieastb")
+_LEET_RUN = re.compile(r"(?<=[A-Za-z])[0134578]{1,2}(?=[A-Za-z])")
+_WORD = re.compile(r"[A-Za-z0-9]*[A-Za-z][0134578]{1,2}[A-Za-z][A-Za-z0-9]*")
+
+
+def _deleet(text: str) -> str:
+    """Read digits between letters as the letters they stand for, in words that are
+    mostly letters (so codes like RSSMRA85T10A562S or MORGA753116SM9IJ stay as typed).
+    Same length, so the offset map is unchanged."""
+
+    def word(m: re.Match[str]) -> str:
+        w = m.group(0)
+        letters = sum(c.isalpha() for c in w)
+        if letters < 3 or letters < 2 * (len(w) - letters):
+            return w
+        return _LEET_RUN.sub(lambda d: d.group(0).translate(_LEET_DIGITS), w)
+
+    return _WORD.sub(word, text)
+
+
 def _unspace(text: str, origin: list[int]) -> tuple[str, list[int]]:
     """Join letters spaced out to dodge matching ("m i s s  o u t" -> "miss out")."""
     parts: list[str] = []
@@ -130,9 +151,10 @@ def normalize(text: str) -> Normalized:
     """NFKC, invisible characters removed, look-alikes folded, spaced-out letters
     joined; with an offset map."""
     if text.isascii():
-        if _MAYBE_SPACED.search(text) is None or _SPACED.search(text) is None:
-            return Normalized(text, text, None)
-        out, where = _unspace(text, list(range(len(text))))
+        out = _deleet(text) if _LEET_RUN.search(text) else text
+        if _MAYBE_SPACED.search(out) is None or _SPACED.search(out) is None:
+            return Normalized(text, out, None if out == text else tuple(range(len(text))))
+        out, where = _unspace(out, list(range(len(out))))
         return Normalized(text, out, tuple(where))
     parts: list[str] = []
     origin: list[int] = []
@@ -146,6 +168,8 @@ def normalize(text: str) -> Normalized:
             parts.append(c)
             origin.append(i)
     out = "".join(parts)
+    if _LEET_RUN.search(out):
+        out = _deleet(out)
     if _MAYBE_SPACED.search(out) is not None and _SPACED.search(out) is not None:
         out, origin = _unspace(out, origin)
     if out == text:

@@ -33,9 +33,9 @@ _LEET = {
 _SEP = r"[\s.\-_]?"
 
 
-def obfuscation_pattern(term: str) -> str:
+def obfuscation_pattern(term: str, sep: str = _SEP) -> str:
     """An RE2 pattern matching ``term`` with l33t letters, repeated letters, masked
-    inner letters and single separators between letters (``f.u.c.k``, ``sh1t``)."""
+    inner letters and single separators (``sep``) between letters (``f.u.c.k``, ``sh1t``)."""
     parts: list[str] = []
     letters = [c for c in term if not c.isspace()]
     for i, ch in enumerate(letters):
@@ -43,7 +43,7 @@ def obfuscation_pattern(term: str) -> str:
         inner = 0 < i < len(letters) - 1
         cls = "[" + "".join(re.escape(c) for c in chars) + (r"*#" if inner else "") + "]"
         parts.append(cls + "+")
-    return _SEP.join(parts)
+    return sep.join(parts)
 
 
 class Existence(RuleBase):
@@ -56,6 +56,7 @@ class Existence(RuleBase):
     exceptions: list[str] = Field(default_factory=list)
     whole_words: bool = True
     obfuscations: bool = False
+    spaced: bool = Field(default=True, description="with obfuscations, a space may separate letters too")
 
 
 class ExistenceRule(CompiledRule):
@@ -70,7 +71,8 @@ class ExistenceRule(CompiledRule):
         if spec.obfuscations:
             # longest first: RE2 alternation is leftmost-first, like Perl
             terms = sorted((norm_term(t) for t in spec.terms), key=len, reverse=True)
-            alternation = "|".join(obfuscation_pattern(t) for t in terms)
+            sep = _SEP if spec.spaced else r"[.\-_]?"
+            alternation = "|".join(obfuscation_pattern(t, sep) for t in terms)
             self._regex = re2.compile(f"(?:{alternation})")
 
     def terms(self) -> Iterable[Term]:
