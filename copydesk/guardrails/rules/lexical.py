@@ -25,9 +25,10 @@ from copydesk.guardrails.rules.base import (
 from copydesk.models import Finding
 
 # Look-alike spellings for obfuscation-aware matching (profanity): l33t digits,
-# symbols, and '*'/'#' standing in for a masked letter inside a word.
+# symbols, and '*'/'#' standing in for a masked letter inside a word. 'l' also takes 'i':
+# normalisation reads a 1 between letters as an i (b1sexual), which may have been an l.
 _LEET = {
-    "a": "a@4", "b": "b8", "e": "e3", "g": "g9", "i": "i1!|", "l": "l1|", "o": "o0",
+    "a": "a@4", "b": "b8", "e": "e3", "g": "g9", "i": "i1!|", "l": "l1|i", "o": "o0",
     "s": "s5$", "t": "t7+", "z": "z2", "u": "uv",
 }  # fmt: skip
 _SEP = r"[\s.\-_]?"
