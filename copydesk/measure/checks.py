@@ -19,7 +19,7 @@ from datetime import datetime
 from pydantic import BaseModel
 
 from copydesk.measure import stats
-from copydesk.measure.comparisons import MinimumCounts
+from copydesk.measure.comparisons import MinimumCounts, p_clause
 from copydesk.measure.design import Design, SplitPlan
 from copydesk.measure.recipients import Recipient
 
@@ -89,10 +89,6 @@ class Checks(BaseModel):
     tests: TestCount
 
 
-def _p(value: float) -> str:
-    return f"{value:.2g}" if value < 0.001 else f"{value:.3f}"
-
-
 def _chi_square(check: str, observed: dict[str, int], shares: dict[str, float], described: str) -> SrmCheck | str:
     total = sum(observed.values())
     low = min(total * share for share in shares.values())
@@ -107,7 +103,7 @@ def _chi_square(check: str, observed: dict[str, int], shares: dict[str, float], 
     )
     summary = (
         f"{check} ({described}): {parts}; chi-square {result.statistic:.2f}, {result.df:.0f} df, "
-        f"p = {_p(result.p_value)}: " + ("MISMATCH" if mismatch else "consistent with the configuration")
+        f"{p_clause(result.p_value)}: " + ("MISMATCH" if mismatch else "consistent with the configuration")
     )
     return SrmCheck(
         check=check, observed=observed, expected_share=shares, statistic=result.statistic,

@@ -90,6 +90,22 @@ class MinimumCounts(BaseModel):
     rule: str = ""
 
 
+def p_text(value: float | None) -> str:
+    """A p-value for people: 3 decimals, 2 significant digits below 0.001, and a bound
+    where double precision runs out (the report never prints "p = 0")."""
+    if value is None:
+        return "n/a"
+    if value < 1e-300:
+        return "< 1e-300"
+    return f"{value:.2g}" if value < 0.001 else f"{value:.3f}"
+
+
+def p_clause(value: float, name: str = "p") -> str:
+    """``p = 0.012`` or, past double precision, ``p < 1e-300``."""
+    text = p_text(value)
+    return f"{name} {text}" if text.startswith("<") else f"{name} = {text}"
+
+
 def minimum_counts(metric: str) -> MinimumCounts:
     """The minimum-count rule for ``metric``, with its wording."""
     what = "recipients with revenue" if metric == "revenue" else f"{metric} recipients"

@@ -13,7 +13,7 @@ from typing import Any
 
 from copydesk.errors import UsageError
 from copydesk.measure.checks import SrmCheck
-from copydesk.measure.comparisons import Comparison, Power, Proportion
+from copydesk.measure.comparisons import Comparison, Power, Proportion, p_text
 from copydesk.measure.outcomes import Event
 from copydesk.measure.pairs import Pair
 from copydesk.measure.report import CampaignReport, Group
@@ -24,12 +24,6 @@ NA = "n/a"
 
 def _pct(value: float | None) -> str:
     return NA if value is None else f"{value * 100:.2f}%"
-
-
-def _p(value: float | None) -> str:
-    if value is None:
-        return NA
-    return f"{value:.2g}" if value < 0.001 else f"{value:.3f}"
 
 
 def _rate(rate: Proportion) -> str:
@@ -154,7 +148,7 @@ def to_text(report: CampaignReport) -> str:
         pair_rows = [["rule", "comparison", "n", "difference", "p", "Holm p", "verdict"]]
         for pair in report.pairs:
             pair_rows.append([pair.rule, f"{pair.first} vs {pair.second}", f"{pair.n_first} vs {pair.n_second}",
-                              _pair_difference(report, pair), _p(pair.p_value), _p(pair.p_holm),
+                              _pair_difference(report, pair), p_text(pair.p_value), p_text(pair.p_holm),
                               pair.verdict.value])
         lines += ["  " + line for line in _table(pair_rows)]
         lines += [f"  - {pair.summary}" for pair in report.pairs]

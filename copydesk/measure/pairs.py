@@ -22,6 +22,7 @@ from copydesk.measure.comparisons import (
     Verdict,
     difference,
     event_count,
+    p_clause,
     revenue_difference,
     shortfall,
 )
@@ -95,7 +96,7 @@ def _summary(pair: Pair, metric: str, family: int, confidence: float) -> str:
         change = f"{d.estimate:+.2f} per recipient ({confidence:.0%} CI {d.lower:+.2f} to {d.upper:+.2f})"
     else:
         change = f"{_pct(d.estimate)} ({confidence:.0%} CI {d.lower * 100:+.2f} to {d.upper * 100:+.2f})"
-    p = "" if pair.p_holm is None else f"; Holm-adjusted p = {_p(pair.p_holm)} over {family} test(s)"
+    p = "" if pair.p_holm is None else f"; {p_clause(pair.p_holm, 'Holm-adjusted p')} over {family} test(s)"
     if pair.verdict is Verdict.BEATS:
         text = f"{where}: {pair.first} beats {pair.second} on {metric}: {change}, {sizes}{p}"
     elif pair.verdict is Verdict.WITHHELD:
@@ -106,10 +107,6 @@ def _summary(pair: Pair, metric: str, family: int, confidence: float) -> str:
     if pair.note:
         text += f" ({pair.note})"
     return text
-
-
-def _p(value: float) -> str:
-    return f"{value:.2g}" if value < 0.001 else f"{value:.3f}"
 
 
 def head_to_head(
@@ -141,9 +138,9 @@ def head_to_head(
         if withheld:
             pair.verdict, pair.verdict_reason = Verdict.WITHHELD, withheld
         elif p_holm < alpha:
-            pair.verdict, pair.verdict_reason = Verdict.BEATS, f"Holm-adjusted p = {_p(p_holm)} < {alpha:g}"
+            pair.verdict, pair.verdict_reason = Verdict.BEATS, f"{p_clause(p_holm, 'Holm-adjusted p')} < {alpha:g}"
         else:
-            pair.verdict_reason = f"Holm-adjusted p = {_p(p_holm)} is not below {alpha:g}"
+            pair.verdict_reason = f"{p_clause(p_holm, 'Holm-adjusted p')} is not below {alpha:g}"
     for pair in pairs:
         if not pair.verdict_reason:
             pair.verdict_reason = pair.difference_note or "no test possible"

@@ -78,6 +78,18 @@ def count_with(recipients: Sequence[Recipient], event: str) -> int:
     return sum(1 for r in recipients if r.events.get(event))
 
 
+def tally(recipients: Iterable[Recipient]) -> tuple[dict[str, int], dict[str, int]]:
+    """In one pass: events per event name (repeats counted) and recipients with each event."""
+    events: dict[str, int] = defaultdict(int)
+    having: dict[str, int] = defaultdict(int)
+    for recipient in recipients:
+        for event, count in recipient.events.items():
+            if count:
+                events[event] += count
+                having[event] += 1
+    return events, having
+
+
 def revenues(recipients: Sequence[Recipient], cap: float | None = None) -> list[float]:
     """Each recipient's revenue, zeros included; capped at ``cap`` when given (winsorised)."""
     if cap is None:

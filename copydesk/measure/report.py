@@ -44,7 +44,7 @@ from copydesk.measure.comparisons import (
 from copydesk.measure.design import Design
 from copydesk.measure.outcomes import FUNNEL, Event
 from copydesk.measure.pairs import Pair, head_to_head, tested
-from copydesk.measure.recipients import Recipient, count_with, load_recipients, revenues, split_by
+from copydesk.measure.recipients import Recipient, load_recipients, revenues, split_by, tally
 
 #: Metrics a campaign may be judged on. Holdout contacts got no message, so
 #: delivered/opened/clicked cannot be compared with them; opens never pick a winner.
@@ -144,10 +144,11 @@ class _Context:
         self.withheld = withheld
         self.tests: dict[tuple[frozenset[str], frozenset[str]], set[str]] = defaultdict(set)
 
-    def count(self, treated: Sequence[Recipient], base: Sequence[Recipient], test: str) -> None:
+    def count(self, treated: Sequence[Recipient], base: Sequence[Recipient], tests: set[str]) -> None:
         # the same recipients against the same baseline is the same test, whichever rows show it
-        key = (frozenset(r.contact_id for r in treated), frozenset(r.contact_id for r in base))
-        self.tests[key].add(test)
+        if tests:
+            key = (frozenset(r.contact_id for r in treated), frozenset(r.contact_id for r in base))
+            self.tests[key] |= tests
 
     def tally(self) -> tuple[int, int]:
         primary = sum(1 for tests in self.tests.values() if "primary" in tests)
@@ -165,16 +166,18 @@ def _group(
     metric, confidence = ctx.metric, ctx.confidence
     if scope is Scope.HOLDOUT:
         holdout = []  # the baseline row is not compared with itself
+    events, having = tally(treated)
     group = Group(
         scope=scope,
         key=key,
         baseline=baseline,
         recipients=len(treated),
         holdout_recipients=len(treated) if scope is Scope.HOLDOUT else len(holdout),
-        events={e.value: sum(r.events.get(e, 0) for r in treated) for e in Event},
-        rates={e.value: proportion(count_with(treated, e), len(treated), confidence) for e in Event},
+        events={e.value: events.get(e.value, 0) for e in Event},
+        rates={e.value: proportion(having.get(e.value, 0), len(treated), confidence) for e in Event},
         verdict=Verdict.BASELINE,
     )
+    tests: set[str] = set()
     if ctx.with_revenue:
         group.revenue_per_recipient = _revenue_per_recipient(treated, ctx.cap)
         group.revenue_lift, group.revenue_lift_note = revenue_difference(treated, holdout, confidence, ctx.cap)
@@ -187,16 +190,17 @@ def _group(
         group.lift = difference(treated, holdout, metric, confidence)
         group.relative_lift, group.relative_lift_note = relative(treated, holdout, metric, confidence, baseline)
     if group.lift is not None:
-        ctx.count(treated, holdout, "primary")
+        tests.add("primary")
     for event in HARM_EVENTS:
         comparison = difference(treated, holdout, event, confidence)
         if comparison is None:
             continue
-        ctx.count(treated, holdout, event.value)
+        tests.add(event.value)
         group.harm_lifts[event.value] = comparison
         if comparison.lower > 0:
             group.harm_reasons.append(f"{event.value} rate is significantly higher than the holdout's")
     group.harm = bool(group.harm_reasons)
+    ctx.count(treated, holdout, tests)
     if scope is not Scope.HOLDOUT:
         group.power = power(metric, treated, holdout, ctx.cap)
         group.verdict, group.verdict_reason = _verdict(group, treated, holdout, ctx)
