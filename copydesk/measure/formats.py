@@ -12,6 +12,7 @@ import io
 from typing import Any
 
 from copydesk.errors import UsageError
+from copydesk.measure.allocation import allocation_lines, allocation_rows
 from copydesk.measure.checks import SrmCheck
 from copydesk.measure.comparisons import Comparison, Power, Proportion, p_text
 from copydesk.measure.outcomes import Event
@@ -161,6 +162,10 @@ def to_text(report: CampaignReport) -> str:
             + ("; " + "; ".join(group.harm_reasons) if group.harm else "")
             for group in flagged
         ]
+    if report.allocation is not None:
+        lines += ["", f"Allocation over time ({report.allocation.method}; weight (successes/trials)):"]
+        lines += [f"  {line}" for line in allocation_lines(report.allocation)]
+        lines += [f"  - {note}" for note in report.allocation.notes]
     lines += ["", "Notes:"] + [f"  - {note}" for note in report.notes]
     return "\n".join(lines) + "\n"
 
@@ -258,15 +263,19 @@ def _events_row(report: CampaignReport, group: Group) -> dict[str, Any]:
 
 
 def to_csv(report: CampaignReport) -> str:
-    """One CSV row per group (holdout first), per head-to-head pair and per sample-ratio
-    check (``scope`` tells them apart). Counts of recipients sit beside their rates;
-    total events (repeats included) are separate ``*_events_total`` columns at the end.
+    """One CSV row per group (holdout first), per head-to-head pair, per sample-ratio
+    check and per learning rule's variant and send day (``scope`` tells them apart).
+    Counts of recipients sit beside their rates; total events (repeats included) are
+    separate ``*_events_total`` columns at the end.
     Report-wide checks (mismatch, early look, winsorising cap) are on every row."""
     rows: list[dict[str, Any]] = []
     for group in [report.holdout, *report.groups]:
         rows.append({**_group_row(report, group), **_events_row(report, group)})
     rows += [_pair_row(report, pair) for pair in report.pairs]
     rows += [_srm_row(report, check) for check in report.checks.srm]
+    if report.allocation is not None:
+        rows += [{"scope": "allocation", **{f"allocation_{k}": v for k, v in row.items()}}
+                 for row in allocation_rows(report.allocation)]
     fields: list[str] = []
     for row in rows:
         fields += [name for name in row if name not in fields]

@@ -27,6 +27,7 @@ from pydantic import BaseModel
 from copydesk import clock
 from copydesk.errors import UsageError
 from copydesk.measure import checks, stats
+from copydesk.measure.allocation import AllocationHistory
 from copydesk.measure.comparisons import (
     Comparison,
     MinimumCounts,
@@ -124,6 +125,8 @@ class CampaignReport(BaseModel):
     warnings: list[str] = []
     trend: list[TrendPoint]
     notes: list[str]
+    #: learning rules' weights per send day (``allocate: thompson``); ``None``: no rule learns
+    allocation: AllocationHistory | None = None
 
     def flagged(self) -> list[Group]:
         """Rows that lose or harm, for review."""

@@ -411,8 +411,12 @@ def report(
     design = load_design(desk.workspace.campaigns_dir, campaign_id) if desk.workspace else None
     if not metric:
         metric = design.metric if design is not None else "converted"
-    return desk.campaign_report(campaign_id, metric=metric, design=design, now=now or clock.now(),
-                                winsorize=winsorize)
+    from copydesk.services.allocation import allocation_history
+
+    found = desk.campaign_report(campaign_id, metric=metric, design=design, now=now or clock.now(),
+                                 winsorize=winsorize)
+    history = allocation_history(desk, campaign_id)
+    return found if history is None else found.model_copy(update={"allocation": history})
 
 
 __all__ = [

@@ -83,6 +83,15 @@ def results_view(report: CampaignReport) -> None:
     _head_to_head(report)
     st.markdown("#### Event funnel")
     st.altair_chart(charts.funnel_chart(report), width="stretch")
+    if report.allocation is not None and report.allocation.points:
+        from copydesk.measure.allocation import allocation_chart
+
+        st.markdown("#### Allocation that learns")
+        st.caption(f"{report.allocation.method}: each variant's weight per send day (lines) and the share "
+                   "actually sent (points); the holdout is fixed and never learns.")
+        st.altair_chart(allocation_chart(report.allocation), width="stretch")
+        for note in report.allocation.notes:
+            st.caption(note)
     st.markdown("#### Over time")
     if report.trend:
         st.altair_chart(charts.trend_chart(report), width="stretch")

@@ -372,3 +372,30 @@ def test_history_from_the_store(learning_ws) -> None:  # type: ignore[no-untyped
         (v, 0.3333, 0, 100) for v in ids]
     assert allocation_history(d, "no-such-campaign") is None
     d.close()
+
+
+def test_report_shows_allocation_over_time_in_every_format(cli, learning_ws) -> None:  # type: ignore[no-untyped-def]
+    ws, ids, _ = learning_ws
+    text = cli("-w", str(ws.root), "report", "learn")
+    assert text.code == 0, text
+    assert "Allocation over time (thompson" in text.out
+    assert f"{ids[0]} 33.3% (0/0)" in text.out
+    data = json.loads(cli("-w", str(ws.root), "report", "learn", "--format", "json").out)
+    assert [p["variant_id"] for p in data["allocation"]["points"]] == ids
+    csv_out = cli("-w", str(ws.root), "report", "learn", "--format", "csv").out
+    import csv
+    import io
+
+    rows = [r for r in csv.DictReader(io.StringIO(csv_out)) if r["scope"] == "allocation"]
+    assert [(r["allocation_variant_id"], r["allocation_sent"]) for r in rows] == [(v, "100") for v in ids]
+
+
+def test_the_report_carries_the_allocation_history(learning_ws) -> None:  # type: ignore[no-untyped-def]
+    from copydesk.services import Desk
+    from copydesk.services import campaigns as svc
+
+    ws, _, _ = learning_ws
+    d = Desk.open(ws)
+    found = svc.report(d, "learn")
+    assert found.allocation is not None and len(found.allocation.points) == 3
+    d.close()

@@ -70,3 +70,34 @@ def test_results_view_shows_the_trust_checks_first() -> None:
     assert any("Minimum for a verdict" in c.value for c in app.caption)
     assert len(app.table) == 1  # the head-to-head table
     assert any("verdict withheld" in m.value for m in app.markdown)
+
+
+def _learning_page() -> None:
+    import sqlite_utils
+
+    from copydesk.measure.allocation import AllocationHistory, AllocationPoint
+    from copydesk.measure.report import campaign_report
+    from copydesk.measure.tables import migrate_outcomes
+    from copydesk.ui.results import results_view
+    from tests.measure.measure_fixtures import Arm, add_campaign, create_sends
+
+    db = sqlite_utils.Database(memory=True)
+    create_sends(db)
+    migrate_outcomes(db)
+    add_campaign(db, "spring-boots", [Arm("holdout", 500, converted=10), Arm("V1", 500, converted=20),
+                                      Arm("V2", 500, converted=40)])
+    points = [AllocationPoint(day=f"2026-03-0{d}", rule_id="r1", variant_id=v, weight=w, p_best=w, successes=s,
+                              trials=t, sent=100, sent_share=w)
+              for d, (v, w, s, t) in [(1, ("V1", 0.5, 0, 0)), (1, ("V2", 0.5, 0, 0)),
+                                      (2, ("V1", 0.2, 4, 100)), (2, ("V2", 0.8, 9, 100))]]
+    history = AllocationHistory(campaign_id="spring-boots", metric="converted", min_share={"r1": 0.1},
+                                points=points, notes=["learns from outcomes imported before each day"])
+    results_view(campaign_report(db, "spring-boots").model_copy(update={"allocation": history}))
+
+
+def test_results_view_shows_allocation_over_time() -> None:
+    app = AppTest.from_function(_learning_page, default_timeout=60)
+    app.run()
+    assert not app.exception
+    assert any("Allocation that learns" in m.value for m in app.markdown)
+    assert len(app.get("vega_lite_chart")) == 4  # lift, allocation, funnel, trend
