@@ -2,12 +2,18 @@
 
 Start it with :class:`FakeOpenAI` (a context manager) or the ``fake_openai`` fixture.
 Queue replies with :meth:`FakeOpenAI.enqueue`; when the queue is empty the server
-answers with :attr:`FakeOpenAI.default` (a reply valid for every channel). Every
-request body it received is kept in :attr:`FakeOpenAI.requests`.
+answers with :attr:`FakeOpenAI.default` (a reply valid for every channel, with a
+different angle per request so a run's drafts are not near-duplicates). Every request
+body it received is kept in :attr:`FakeOpenAI.requests`.
+
+A reply can set its HTTP status and error body, its ``finish_reason``, reasoning
+tokens, a delay before answering (cut short when the server stops) and a trickle: the
+body sent one byte at a time with a pause between bytes, like a stalled server.
 """
 
 from __future__ import annotations
 
+import itertools
 import json
 import threading
 import time
@@ -30,6 +36,30 @@ VALID_DRAFT: dict[str, str] = {
     "rationale": "Leads with the key message.",
 }
 
+#: One closing line per default reply, so consecutive default drafts differ clearly
+#: (token Jaccard well under the 0.9 near-duplicate threshold).
+ANGLES: tuple[str, ...] = (
+    "Stay dry from the first step.",
+    "Muddy mornings feel lighter now.",
+    "Long ridges ask for steady grip.",
+    "Rainy weekends become walking weekends.",
+    "Your feet deserve calmer evenings.",
+    "Every puddle turns into a shortcut.",
+    "Cold streams cross without worry.",
+    "Happy trails start with warm toes.",
+    "Bog, scree or pavement: handled.",
+    "Pack light and wander further.",
+    "Soft leather settles into stride.",
+    "Weatherproof days begin outside.",
+)
+_ANGLE_FIELDS = ("body", "text", "description")
+
+
+def angled_draft(number: int) -> dict[str, str]:
+    """:data:`VALID_DRAFT` with the closing line of angle ``number`` on its main texts."""
+    angle = ANGLES[number % len(ANGLES)]
+    return {k: (f"{v} {angle}" if k in _ANGLE_FIELDS else v) for k, v in VALID_DRAFT.items()}
+
 
 class _Server(ThreadingHTTPServer):
     # The stdlib default backlog of 5 drops bursts of concurrent connects (the
@@ -47,6 +77,10 @@ class Reply:
     headers: dict[str, str] = field(default_factory=dict)
     delay: float = 0.0
     usage: tuple[int, int] = (40, 30)
+    finish_reason: str | None = "stop"
+    #: Seconds between the bytes of the body (0: sent at once).
+    trickle: float = 0.0
+    reasoning_tokens: int | None = None
 
     @classmethod
     def draft(cls, **overrides: str) -> Reply:
@@ -65,11 +99,28 @@ class Reply:
                    headers=headers or {}, delay=delay)
 
     @classmethod
+    def bad_request(cls, message: str, *, param: str | None = None, code: str | None = None,
+                    status: int = 400) -> Reply:
+        """A 400 with OpenAI's error shape (``message``, ``type``, ``param``, ``code``)."""
+        return cls(status=status, body={"error": {"message": message, "type": "invalid_request_error",
+                                                  "param": param, "code": code}})
+
+    @classmethod
+    def truncated(cls, content: str) -> Reply:
+        """A reply cut off at the token limit (``finish_reason: length``)."""
+        return cls(content=content, finish_reason="length")
+
+    @classmethod
     def rate_limited(cls, retry_after: float | str) -> Reply:
         return cls.error(429, "Rate limit reached", {"Retry-After": str(retry_after)})
 
     def slow(self, delay: float) -> Reply:
         self.delay = delay
+        return self
+
+    def trickled(self, seconds_per_byte: float) -> Reply:
+        """Send this reply's body one byte at a time, ``seconds_per_byte`` apart."""
+        self.trickle = seconds_per_byte
         return self
 
 
@@ -97,11 +148,15 @@ class FakeOpenAI:
 
     def __init__(self) -> None:
         self.requests: list[Received] = []
-        self.default: Reply | Callable[[Received], Reply] = lambda _req: Reply.draft()
+        self.default: Reply | Callable[[Received], Reply] = self.angled
+        self._angles = itertools.count()
         self._queue: deque[Reply] = deque()
         self._lock = threading.Lock()
+        self._stopping = threading.Event()
         self.in_flight = 0
         self.max_in_flight = 0
+        #: Replies the client hung up on before the last byte (a trickle or delay cut short).
+        self.abandoned = 0
         self._server = _Server(("127.0.0.1", 0), self._handler_class())
         self._server.daemon_threads = True
         self._thread: threading.Thread | None = None
@@ -133,6 +188,7 @@ class FakeOpenAI:
         return self
 
     def stop(self) -> None:
+        self._stopping.set()  # cuts delays and trickles short
         if self._thread is not None:
             self._server.shutdown()
             self._thread = None
@@ -145,6 +201,10 @@ class FakeOpenAI:
         self.stop()
 
     # -- request handling --------------------------------------------------------------
+
+    def angled(self, _request: Received | None = None) -> Reply:
+        """A valid draft with the next angle (the default reply): each call differs."""
+        return Reply(content=json.dumps(angled_draft(next(self._angles))))
 
     def _next(self, request: Received) -> Reply:
         with self._lock:
@@ -162,7 +222,8 @@ class FakeOpenAI:
             def log_message(self, format: str, *args: Any) -> None:
                 pass
 
-            def _send(self, status: int, payload: dict[str, Any], headers: dict[str, str]) -> None:
+            def _send(self, status: int, payload: dict[str, Any], headers: dict[str, str],
+                      trickle: float = 0.0) -> None:
                 data = json.dumps(payload).encode()
                 try:
                     self.send_response(status)
@@ -171,9 +232,18 @@ class FakeOpenAI:
                     for key, value in headers.items():
                         self.send_header(key, value)
                     self.end_headers()
-                    self.wfile.write(data)
+                    if not trickle:
+                        self.wfile.write(data)
+                        return
+                    self.wfile.flush()
+                    for i in range(len(data)):
+                        if fake._stopping.wait(trickle):
+                            return
+                        self.wfile.write(data[i:i + 1])
+                        self.wfile.flush()
                 except (BrokenPipeError, ConnectionResetError):
-                    pass  # the client gave up (timeout)
+                    with fake._lock:
+                        fake.abandoned += 1  # the client gave up (timeout)
 
             def do_GET(self) -> None:  # noqa: N802
                 self._send(200, {"object": "list", "data": [{"id": "fake-model",
@@ -194,8 +264,8 @@ class FakeOpenAI:
                     fake.max_in_flight = max(fake.max_in_flight, fake.in_flight)
                 try:
                     reply = fake._next(received)
-                    if reply.delay:
-                        time.sleep(reply.delay)
+                    if reply.delay and fake._stopping.wait(reply.delay):
+                        return
                     if reply.status != 200:
                         self._send(reply.status, reply.body or {}, reply.headers)
                         return
@@ -207,7 +277,7 @@ class FakeOpenAI:
                         "choices": [{
                             "index": 0,
                             "message": {"role": "assistant", "content": reply.content or ""},
-                            "finish_reason": "stop",
+                            "finish_reason": reply.finish_reason,
                         }],
                         "usage": {
                             "prompt_tokens": reply.usage[0],
@@ -215,7 +285,10 @@ class FakeOpenAI:
                             "total_tokens": sum(reply.usage),
                         },
                     }
-                    self._send(200, payload, reply.headers)
+                    if reply.reasoning_tokens is not None:
+                        payload["usage"]["completion_tokens_details"] = {
+                            "reasoning_tokens": reply.reasoning_tokens}
+                    self._send(200, payload, reply.headers, reply.trickle)
                 finally:
                     with fake._lock:
                         fake.in_flight -= 1

@@ -21,10 +21,12 @@ FormatMode = Literal["json_schema", "json_object", "text"]
 
 @dataclass(frozen=True)
 class Usage:
-    """Token counts reported by the endpoint (0 when it reports none)."""
+    """Token counts reported by the endpoint (0 when it reports none).
+    ``reasoning_tokens`` are the hidden part of ``completion_tokens`` (reasoning models)."""
 
     prompt_tokens: int = 0
     completion_tokens: int = 0
+    reasoning_tokens: int = 0
 
     @property
     def total_tokens(self) -> int:
@@ -34,19 +36,29 @@ class Usage:
         return Usage(
             self.prompt_tokens + other.prompt_tokens,
             self.completion_tokens + other.completion_tokens,
+            self.reasoning_tokens + other.reasoning_tokens,
         )
 
     def as_dict(self) -> dict[str, int]:
-        return {
+        out = {
             "prompt_tokens": self.prompt_tokens,
             "completion_tokens": self.completion_tokens,
             "total_tokens": self.total_tokens,
         }
+        if self.reasoning_tokens:
+            out["reasoning_tokens"] = self.reasoning_tokens
+        return out
 
 
 @dataclass(frozen=True)
 class Completion:
-    """One model reply. ``latency`` is seconds for the whole call, retries included."""
+    """One model reply. ``latency`` is seconds for the whole call, retries included.
+
+    ``finish_reason`` is the endpoint's (``length``: cut off at the token cap).
+    ``events`` says, in order, what the call went through besides the final request:
+    transport retries and request adjustments (format fallback, token parameter,
+    dropped parameters). ``parameters`` are the sampling fields actually sent.
+    ``refusal`` is a structured-output refusal (the model declined to answer)."""
 
     text: str
     usage: Usage
@@ -56,6 +68,20 @@ class Completion:
     format_mode: FormatMode = "text"
     retries: int = 0
     finish_reason: str | None = None
+    events: tuple[str, ...] = ()
+    parameters: dict[str, Any] = field(default_factory=dict, hash=False, compare=False)
+    refusal: str | None = None
+    #: Requests format fallbacks and parameter corrections cost (not counted in ``retries``).
+    fallbacks: int = 0
+
+    @property
+    def truncated(self) -> bool:
+        """The reply stopped at the token cap, so it is incomplete."""
+        return self.finish_reason in TRUNCATED
+
+
+#: ``finish_reason`` values that mean the reply hit the token cap.
+TRUNCATED = frozenset({"length", "max_tokens"})
 
 
 @dataclass(frozen=True)
@@ -80,11 +106,29 @@ def sampling_params(settings: LLMSettings, *, temperature: float | None, max_tok
 
 class EndpointError(LLMError):
     """The endpoint failed after all retries. ``fatal`` errors (dead endpoint, bad key,
-    unknown model) will fail every request alike, so a run stops instead of repeating them."""
+    unknown model) will fail every request alike, so a run stops instead of repeating them.
+    ``requests``, ``retries``, ``fallbacks``, ``elapsed`` and ``events`` say what the
+    failed call cost and went through, so a failure is reported with its real attempts
+    and time."""
 
-    def __init__(self, message: str, *, fatal: bool = False) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        fatal: bool = False,
+        requests: int = 0,
+        retries: int = 0,
+        fallbacks: int = 0,
+        elapsed: float = 0.0,
+        events: tuple[str, ...] = (),
+    ) -> None:
         super().__init__(message)
         self.fatal = fatal
+        self.requests = requests
+        self.retries = retries
+        self.fallbacks = fallbacks
+        self.elapsed = elapsed
+        self.events = events
 
 
 class LLMClient(ABC):

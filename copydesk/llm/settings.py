@@ -32,6 +32,10 @@ EMBEDDED_LABEL = "embedded offline demo model (SmolLM2-135M)"
 
 AUTO = "auto"
 OutputMode = Literal["auto", "json_schema", "json_object", "text", "labelled"]
+#: Which request field carries the completion token cap (``auto``: by model family).
+TokenParamSetting = Literal["auto", "max_tokens", "max_completion_tokens"]
+#: ``auto``: the model family's default (:mod:`copydesk.llm.families`); ``omit``: never sent.
+ReasoningEffort = Literal["auto", "omit", "none", "minimal", "low", "medium", "high"]
 
 
 class LLMSettings(BaseSettings):
@@ -55,9 +59,35 @@ class LLMSettings(BaseSettings):
         default=None, description="name of the environment variable that holds the key"
     )
     model: str | None = Field(default=None, description="model name (Azure: deployment)")
-    temperature: float = Field(default=0.7, ge=0.0, le=2.0)
+    temperature: float = Field(
+        default=0.7, ge=0.0, le=2.0, description="sampling temperature (never sent to reasoning models)"
+    )
     max_tokens: int = Field(default=400, ge=1, description="completion token cap per request")
-    timeout: float = Field(default=60.0, gt=0, description="seconds per request")
+    token_param: TokenParamSetting = Field(
+        default="auto",
+        description="max_tokens | max_completion_tokens | auto (by model family; a 400 naming "
+        "the other one switches for the endpoint)",
+    )
+    reasoning_model: bool | None = Field(
+        default=None,
+        description="a reasoning model: no temperature, reasoning_effort sent, token cap raised "
+        "by reasoning_tokens; unset: by model name (o1, o3, o4, gpt-5)",
+    )
+    reasoning_effort: ReasoningEffort = Field(
+        default="auto", description="reasoning models: auto (family default) | omit | none | "
+        "minimal | low | medium | high",
+    )
+    reasoning_tokens: int = Field(
+        default=2048, ge=0, description="reasoning models: tokens allowed for hidden reasoning, "
+        "added to max_tokens",
+    )
+    timeout: float = Field(
+        default=60.0, gt=0, description="seconds per HTTP request, in total (connect to last byte)"
+    )
+    deadline: float | None = Field(
+        default=None, gt=0, description="seconds for a whole generate run; drafts not done by "
+        "then are reported as not attempted",
+    )
     max_concurrency: int = Field(default=4, ge=1, le=64, description="requests in flight")
     max_retries: int = Field(default=3, ge=0, le=10, description="retries on 429/5xx/timeout")
     backoff_base: float = Field(default=0.5, ge=0, description="first retry delay, seconds")

@@ -44,7 +44,6 @@ def make_backend(fake_openai: FakeOpenAI):  # type: ignore[no-untyped-def]
         async def asleep(delay: float) -> None:
             slept.append(delay)
 
-        backend._sleep = slept.append
         backend._asleep = asleep
         return backend
 
