@@ -1,11 +1,17 @@
 """Generation: drafts from a brief, validated, checked and repaired.
 
-For each variant: render the prompts (files in ``prompts/``), call the model, parse
-and validate the reply against the channel schema (re-asking with the validation
-error up to ``reask_attempts`` times), run the guardrails, and send block findings
-back as a revision request up to ``repair_rounds`` times. Requests run concurrently,
-at most ``concurrency`` at once. Each finished draft, or its failure, is handed to
-``on_draft`` at once, so an interrupted run keeps what it had.
+For each variant: render the prompts (files in ``prompts/``), call the model, check
+that the reply is whole (``finish_reason``), parse and validate it against the channel
+schema and the copy checks (re-asking with the error up to ``reask_attempts`` times; a
+reply cut off at the token cap gets one re-ask asking for shorter copy, then the draft
+fails), drop near-duplicates of the run's other drafts and of the brief's stored ones
+(one re-ask for a different angle first; :mod:`copydesk.llm.similarity`), run the
+guardrails, and send block findings back as a revision request up to ``repair_rounds``
+times. Requests run concurrently, at most ``concurrency`` at once, and the run stops at
+its ``deadline``: drafts not started by then are reported as not attempted. Each
+finished draft, or its failure, is handed to ``on_draft`` at once, so an interrupted
+run keeps what it had. Every outcome carries its real cost: requests made (failed
+ones included), time spent waiting for the endpoint, retries and fallbacks.
 
 No personal data reaches the model (:mod:`copydesk.llm.privacy`): the brief is screened
 before any prompt is rendered, every variant's first request is rendered and scanned
@@ -18,13 +24,14 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from copydesk.errors import PrivacyError
+from copydesk.llm import similarity
 from copydesk.llm.client import Completion, EndpointError, LLMClient, Message, Usage
-from copydesk.llm.parse import OutputInvalid, Style, parse_reply
+from copydesk.llm.parse import OutputInvalid, OutputTruncated, Style, check_finished, parse_reply
 from copydesk.llm.policy import GuardrailPolicy
 from copydesk.llm.privacy import MessageGuard, masked, screen_brief
 from copydesk.llm.prompts import PromptLibrary, RenderedPrompt
@@ -33,7 +40,7 @@ from copydesk.llm.settings import LLMSettings
 from copydesk.models import Brief, Finding
 from copydesk.vocab import REQUIRED_FIELDS, Category, Severity
 
-DraftStatus = Literal["ok", "blocked", "failed", "skipped"]
+DraftStatus = Literal["ok", "blocked", "failed", "skipped", "duplicate"]
 
 
 @dataclass(frozen=True)
@@ -47,9 +54,14 @@ class GenerationOptions:
     max_tokens: int | None = None
     output_mode: str = "auto"
     redact_pii: bool = False
+    #: Seconds for the whole run (None: no limit).
+    deadline: float | None = None
 
     @classmethod
-    def from_settings(cls, settings: LLMSettings, *, redact_pii: bool = False) -> GenerationOptions:
+    def from_settings(
+        cls, settings: LLMSettings, *, redact_pii: bool = False, deadline: float | None = None
+    ) -> GenerationOptions:
+        """The run options of ``settings``; ``deadline`` (a flag) overrides the setting."""
         return cls(
             reask_attempts=settings.reask_attempts,
             repair_rounds=settings.repair_rounds,
@@ -58,12 +70,18 @@ class GenerationOptions:
             max_tokens=settings.max_tokens,
             output_mode=settings.output_mode,
             redact_pii=redact_pii,
+            deadline=deadline if deadline is not None else settings.deadline,
         )
 
 
 @dataclass
 class DraftOutcome:
-    """One variant's result. ``fields`` is None when no valid draft was obtained."""
+    """One variant's result. ``fields`` is None when no valid draft was obtained.
+
+    ``attempts`` counts the model calls made for it (failed ones included), ``retries``
+    the transport retries inside them, ``fallbacks`` the requests re-sent after the
+    endpoint rejected a format or parameter; ``events`` says what those were.
+    ``latency`` is the seconds spent waiting for the endpoint."""
 
     index: int
     status: DraftStatus
@@ -77,6 +95,9 @@ class DraftOutcome:
     latency: float = 0.0
     error: str | None = None
     last_output: str | None = None
+    retries: int = 0
+    fallbacks: int = 0
+    events: list[str] = field(default_factory=list)
 
     @property
     def blocks(self) -> list[Finding]:
@@ -93,6 +114,8 @@ class GenerationResult:
     style: Style
     elapsed: float
     aborted: str | None = None
+    #: Corrections the endpoint's 400s led to (format, token parameter, dropped fields).
+    adjustments: list[str] = field(default_factory=list)
 
 
 OnDraft = Callable[[DraftOutcome], None]
@@ -107,7 +130,15 @@ class DraftFailed(Exception):
 
 
 class _Aborted(Exception):
-    pass
+    """The run stopped (fatal endpoint error, saving failed, deadline) before this call."""
+
+
+class _DeadlinePassed(Exception):
+    """The run's deadline passed while this draft's request was in flight."""
+
+
+class _Duplicate(Exception):
+    """The draft repeats another one of the run, or a stored variant of the brief."""
 
 
 @dataclass
@@ -117,17 +148,36 @@ class _Trace:
     usage: Usage = field(default_factory=Usage)
     latency: float = 0.0
     attempts: int = 0
+    requests: int = 0
     reasks: int = 0
     retries: int = 0
+    fallbacks: int = 0
+    events: list[str] = field(default_factory=list)
     followups: list[dict[str, Any]] = field(default_factory=list)
     last: Completion | None = None
 
-    def add(self, completion: Completion) -> None:
+    def add(self, completion: Completion, seconds: float) -> None:
         self.usage = self.usage + completion.usage
-        self.latency += completion.latency
+        self.latency += seconds
         self.attempts += 1
+        self.requests += 1 + completion.retries + completion.fallbacks
         self.retries += completion.retries
+        self.fallbacks += completion.fallbacks
+        self._note(completion.events)
         self.last = completion
+
+    def failed(self, seconds: float, exc: EndpointError | None = None) -> None:
+        """A call that returned no completion still cost a request and time."""
+        self.latency += seconds
+        self.attempts += 1
+        self.requests += max(exc.requests, 1) if exc is not None else 1
+        if exc is not None:
+            self.retries += exc.retries
+            self.fallbacks += exc.fallbacks
+            self._note(exc.events)
+
+    def _note(self, events: tuple[str, ...]) -> None:
+        self.events += [f"call {self.attempts}: {e}" for e in events]
 
 
 class Generator:
@@ -160,26 +210,33 @@ class Generator:
     def concurrency(self) -> int:
         return max(1, min(self.options.concurrency, self.client.max_concurrency))
 
-    def run(self, brief: Brief, n: int, *, on_draft: OnDraft | None = None) -> GenerationResult:
+    def run(
+        self, brief: Brief, n: int, *, on_draft: OnDraft | None = None,
+        existing: Mapping[str, Mapping[str, str]] | None = None,
+    ) -> GenerationResult:
         """Blocking :meth:`arun`."""
-        return asyncio.run(self.arun(brief, n, on_draft=on_draft))
+        return asyncio.run(self.arun(brief, n, on_draft=on_draft, existing=existing))
 
     async def arun(
-        self, brief: Brief, n: int, *, on_draft: OnDraft | None = None
+        self, brief: Brief, n: int, *, on_draft: OnDraft | None = None,
+        existing: Mapping[str, Mapping[str, str]] | None = None,
     ) -> GenerationResult:
         """Generate ``n`` variants of ``brief``. Raises PrivacyError before any request
         when the brief, or any first request rendered from it, holds personal data
         (unless redacting the brief); endpoint failures are recorded in the outcomes,
-        and a fatal one (dead endpoint, bad key) stops the run."""
+        and a fatal one (dead endpoint, bad key) stops the run. ``existing`` (variant
+        id → message fields) are the brief's stored drafts: a near-duplicate of one is
+        not kept either."""
         started = time.perf_counter()
         sent_brief, redacted = screen_brief(brief, self.policy, redact_pii=self.options.redact_pii)
-        run = _Run(self, sent_brief, n, bool(redacted), on_draft)
+        run = _Run(self, sent_brief, n, bool(redacted), on_draft, existing or {})
         for messages in run.base.values():
             run.guard.check(messages)
         outcomes = await run.all()
         return GenerationResult(
             brief=sent_brief, outcomes=outcomes, redacted=redacted, style=self.style,
             elapsed=time.perf_counter() - started, aborted=run.aborted,
+            adjustments=list(getattr(self.client, "adjustments", [])),
         )
 
 
@@ -187,13 +244,20 @@ class _Run:
     """State shared by the variants of one run."""
 
     def __init__(
-        self, gen: Generator, brief: Brief, n: int, redacted: bool, on_draft: OnDraft | None
+        self, gen: Generator, brief: Brief, n: int, redacted: bool, on_draft: OnDraft | None,
+        existing: Mapping[str, Mapping[str, str]],
     ) -> None:
         self.gen = gen
         self.brief = brief
         self.n = n
         self.redacted = redacted
         self.on_draft = on_draft
+        deadline = gen.options.deadline
+        self.deadline_at = None if deadline is None else time.monotonic() + deadline
+        #: Word sets of the drafts kept so far (by label), for the near-duplicate check.
+        self.kept: dict[str, frozenset[str]] = {
+            f"stored variant {vid}": similarity.tokens(fields) for vid, fields in existing.items()
+        }
         self.channel = brief.channel
         self.style: Style = gen.style
         self.schema = response_schema(self.channel) if self.style == "json" else None
@@ -248,35 +312,73 @@ class _Run:
             raise self.callback_error
         return list(outcomes)
 
+    def _remaining(self) -> float | None:
+        return None if self.deadline_at is None else self.deadline_at - time.monotonic()
+
+    def _deadline_passed(self) -> None:
+        if self.aborted is None:
+            self.aborted = f"the run deadline of {self.gen.options.deadline:g}s passed"
+
     async def _ask(self, messages: list[Message], trace: _Trace) -> Completion:
         if self.aborted is not None:
             raise _Aborted
         async with self.sem:
             if self.aborted is not None:
                 raise _Aborted
+            remaining = self._remaining()
+            if remaining is not None and remaining <= 0:
+                self._deadline_passed()
+                raise _Aborted
             self.guard.check(messages)  # raises PrivacyError: nothing is sent
             opts = self.gen.options
-            completion = await self.gen.client.achat(
+            started = time.perf_counter()
+            call = self.gen.client.achat(
                 messages, schema=self.schema, temperature=opts.temperature,
                 max_tokens=opts.max_tokens,
             )
+            try:
+                completion = await (call if remaining is None else asyncio.wait_for(call, remaining))
+            except EndpointError as exc:
+                trace.failed(time.perf_counter() - started, exc)
+                raise
+            except TimeoutError:  # only the run's deadline: the backends raise EndpointError
+                trace.failed(time.perf_counter() - started)
+                self._deadline_passed()
+                raise _DeadlinePassed from None
         self.guard.received(completion.text)
-        trace.add(completion)
+        trace.add(completion, time.perf_counter() - started)
         return completion
 
+    def _reask(
+        self, messages: list[Message], trace: _Trace, error: str, reply: str | None = None
+    ) -> list[Message]:
+        """``messages`` continued with ``reply`` (default: the last reply) and a re-ask
+        quoting ``error``."""
+        reask = self.gen.prompts.render("reask-invalid", error=error, **self._vars())
+        self.guard.label(reask.text, _label("re-ask prompt", reask))
+        trace.followups.append(reask.provenance())
+        trace.reasks += 1
+        said = reply if reply is not None else (trace.last.text if trace.last is not None else "")
+        return [*messages, {"role": "assistant", "content": said}, {"role": "user", "content": reask.text}]
+
     async def _obtain(self, messages: list[Message], trace: _Trace) -> tuple[Draft, str]:
-        """A valid draft from ``messages``, re-asking with the error after bad output."""
+        """A valid draft from ``messages``, re-asking with the error after bad output.
+        A reply cut off at the token cap is re-asked once, for shorter copy; cut off
+        again, the draft fails at once."""
         error: OutputInvalid | None = None
+        cut_off = False
         for attempt in range(self.gen.options.reask_attempts + 1):
             if attempt:
-                reask = self.gen.prompts.render("reask-invalid", error=str(error), **self._vars())
-                self.guard.label(reask.text, _label("re-ask prompt", reask))
-                trace.followups.append(reask.provenance())
-                trace.reasks += 1
-                messages = [*messages, _assistant(trace.last), {"role": "user", "content": reask.text}]
+                assert error is not None
+                messages = self._reask(messages, trace, str(error))
             completion = await self._ask(messages, trace)
             try:
+                check_finished(completion, self.channel)
                 return parse_reply(completion.text, self.channel, prefer=self.style), completion.text
+            except OutputTruncated as exc:
+                if cut_off:
+                    raise DraftFailed(self._cut_off_twice(completion), exc.raw) from None
+                cut_off, error = True, exc
             except OutputInvalid as exc:
                 error = exc
         assert error is not None
@@ -284,6 +386,46 @@ class _Run:
             f"no valid output after {self.gen.options.reask_attempts + 1} attempts: {error}",
             error.raw,
         )
+
+    def _cut_off_twice(self, completion: Completion) -> str:
+        cap = self.gen.options.max_tokens
+        hint = "raise max_tokens" + (f" (now {cap})" if cap else "")
+        if completion.usage.reasoning_tokens:
+            hint += " or reasoning_tokens (the model spent "
+            hint += f"{completion.usage.reasoning_tokens} tokens reasoning)"
+        return ("the reply was cut off at the token limit again after a re-ask for shorter copy, "
+                f"so no complete draft was obtained; {hint}")
+
+    def _duplicate_of(self, index: int, draft: Draft) -> tuple[str, float] | None:
+        """The kept draft ``draft`` nearly repeats, with the similarity, if any."""
+        mine = similarity.tokens(draft.fields())
+        for label, words in self.kept.items():
+            if label == f"draft {index}":
+                continue
+            score = similarity.jaccard(mine, words)
+            if score >= similarity.NEAR_DUPLICATE:
+                return label, score
+        return None
+
+    async def _distinct(
+        self, index: int, base: list[Message], draft: Draft, text: str, trace: _Trace,
+        notes: dict[str, Any],
+    ) -> tuple[Draft, str]:
+        """``draft``, or after one re-ask for a different angle a draft that does not
+        repeat a kept one; raises :class:`_Duplicate` when the second repeats too."""
+        dup = self._duplicate_of(index, draft)
+        if dup is None:
+            return draft, text
+        notes["duplicate_reask"] = _dup_text(dup)
+        messages = self._reask(base, trace, (
+            f"this draft repeats {_dup_text(dup)}. Write a clearly different angle for the same "
+            "brief: a different opening, benefit and wording"), reply=text)
+        draft, text = await self._obtain(messages, trace)
+        dup = self._duplicate_of(index, draft)
+        if dup is not None:
+            raise _Duplicate(f"dropped: it repeats {_dup_text(dup)}, also after a re-ask for a "
+                             "different angle")
+        return draft, text
 
     def _check(self, draft: Draft) -> list[Finding]:
         return list(self.gen.policy.check(self.channel, draft.fields(), brief=self.brief))
@@ -293,61 +435,92 @@ class _Run:
         prompt = self.prompts[index]
         base = self.base[index]
         outcome = DraftOutcome(index=index, status="failed")
-        draft: Draft | None = None
         notes: dict[str, Any] = {}
         try:
-            draft, text = await self._obtain(base, trace)
-            findings = self._check(draft)
-            notes["blocks_first_draft"] = _count_blocks(findings)
-            rounds = 0
-            while _count_blocks(findings) and rounds < self.gen.options.repair_rounds:
-                rounds += 1
-                revise = self.gen.prompts.render(
-                    "revise-findings", findings=_quotable(findings), **self._vars(),
-                )
-                self.guard.label(revise.text, _label("revise prompt", revise))
-                trace.followups.append(revise.provenance())
-                messages = [*base, {"role": "assistant", "content": text},
-                            {"role": "user", "content": revise.text}]
-                try:
-                    draft, text = await self._obtain(messages, trace)
-                except DraftFailed as exc:
-                    notes["repair_failed"] = str(exc)
-                    break
-                except PrivacyError as exc:  # the draft stays, blocked, with its findings
-                    notes["repair_refused"] = str(exc)
-                    break
-                findings = self._check(draft)
+            first, text = await self._obtain(base, trace)
+            draft, text = await self._distinct(index, base, first, text, trace, notes)
+            self.kept[f"draft {index}"] = similarity.tokens(draft.fields())
+            draft, findings, rounds = await self._repair(base, draft, text, trace, notes)
+            dup = self._duplicate_of(index, draft)  # a repair can converge on another draft
+            if dup is not None:
+                raise _Duplicate(f"dropped: after repair it repeats {_dup_text(dup)}")
+            self.kept[f"draft {index}"] = similarity.tokens(draft.fields())
             outcome.status = "blocked" if _count_blocks(findings) else "ok"
             outcome.findings = findings
             outcome.repair_rounds = rounds
+            outcome.fields = draft.fields()
+            outcome.rationale = draft.rationale
         except _Aborted:
-            outcome.status = "skipped"
-            outcome.error = f"not attempted: the run stopped ({self.aborted})"
+            if trace.attempts == 0:
+                outcome.status = "skipped"
+                outcome.error = f"not attempted: the run stopped ({self.aborted})"
+            else:
+                outcome.error = f"stopped before a usable draft: {self.aborted}"
+        except _DeadlinePassed:
+            outcome.error = f"stopped while waiting for the endpoint: {self.aborted}"
+        except _Duplicate as exc:
+            outcome.status = "duplicate"
+            outcome.error = str(exc)
+            outcome.last_output = trace.last.text if trace.last is not None else None
         except DraftFailed as exc:
             outcome.error = str(exc)
             outcome.last_output = exc.last_output
         except PrivacyError as exc:  # a re-ask of the first draft was refused
             outcome.error = str(exc)
         except EndpointError as exc:
-            if exc.fatal and self.aborted is None:
-                self.aborted = str(exc)
-            if draft is None:
-                outcome.error = str(exc)
-            else:  # failed during repair: keep the valid draft with its findings
-                notes["repair_failed"] = str(exc)
-                findings = self._check(draft)
-                outcome.status = "blocked" if _count_blocks(findings) else "ok"
-                outcome.findings = findings
-        if draft is not None and outcome.status in ("ok", "blocked"):
-            outcome.fields = draft.fields()
-            outcome.rationale = draft.rationale
+            self._fatal(exc)
+            outcome.error = str(exc)
+        if outcome.fields is None:
+            self.kept.pop(f"draft {index}", None)
         outcome.attempts = trace.attempts
+        outcome.retries = trace.retries
+        outcome.fallbacks = trace.fallbacks
+        outcome.events = list(trace.events)
         outcome.usage = trace.usage
         outcome.latency = trace.latency
         outcome.provenance = self._provenance(prompt, trace, outcome, notes)
         self._deliver(outcome)
         return outcome
+
+    def _fatal(self, exc: EndpointError) -> None:
+        if exc.fatal and self.aborted is None:
+            self.aborted = str(exc)
+
+    async def _repair(
+        self, base: list[Message], draft: Draft, text: str, trace: _Trace, notes: dict[str, Any]
+    ) -> tuple[Draft, list[Finding], int]:
+        """Send block findings back up to ``repair_rounds`` times: the last valid draft,
+        its findings and the rounds used. A repair that fails, is refused or is cut
+        short (endpoint failure, the run stopping) keeps the draft before it."""
+        findings = self._check(draft)
+        notes["blocks_first_draft"] = _count_blocks(findings)
+        rounds = 0
+        while _count_blocks(findings) and rounds < self.gen.options.repair_rounds:
+            rounds += 1
+            revise = self.gen.prompts.render(
+                "revise-findings", findings=_quotable(findings), **self._vars(),
+            )
+            self.guard.label(revise.text, _label("revise prompt", revise))
+            trace.followups.append(revise.provenance())
+            messages = [*base, {"role": "assistant", "content": text},
+                        {"role": "user", "content": revise.text}]
+            try:
+                draft, text = await self._obtain(messages, trace)
+            except DraftFailed as exc:
+                notes["repair_failed"] = str(exc)
+                break
+            except PrivacyError as exc:  # the draft stays, blocked, with its findings
+                notes["repair_refused"] = str(exc)
+                break
+            except EndpointError as exc:
+                self._fatal(exc)
+                notes["repair_failed"] = str(exc)
+                break
+            except (_Aborted, _DeadlinePassed):
+                notes["repair_failed"] = f"repair stopped: {self.aborted}"
+                break
+            findings = self._check(draft)
+        return draft, findings, rounds
 
     def _provenance(
         self, prompt: RenderedPrompt, trace: _Trace, outcome: DraftOutcome, notes: dict[str, Any]
@@ -366,18 +539,27 @@ class _Run:
             "endpoint_kind": client.endpoint_kind,
             "endpoint": described.get("base_url"),
             "parameters": {
-                "temperature": opts.temperature,
+                # what was sent: a reasoning model gets none (None), the embedded model
+                # reports no parameters (the configured value applies)
+                "temperature": last.parameters.get("temperature") if last and last.parameters
+                else opts.temperature,
                 "max_tokens": opts.max_tokens,
+                "sent": dict(last.parameters) if last else {},
                 "output_style": self.style,
                 "format_mode": last.format_mode if last else None,
                 "reask_attempts": opts.reask_attempts,
                 "repair_rounds": opts.repair_rounds,
+                "deadline_s": opts.deadline,
             },
+            "finish_reason": last.finish_reason if last else None,
             "usage": trace.usage.as_dict(),
             "latency_s": round(trace.latency, 3),
             "attempts": trace.attempts,
+            "requests": trace.requests,
             "reasks": trace.reasks,
             "transport_retries": trace.retries,
+            "format_fallbacks": trace.fallbacks,
+            "retries_and_fallbacks": list(trace.events),
             "repair_rounds": outcome.repair_rounds,
             "rationale": outcome.rationale,
             "variant_number": outcome.index,
@@ -420,5 +602,7 @@ def _count_blocks(findings: list[Finding]) -> int:
     return sum(1 for f in findings if f.severity == Severity.BLOCK)
 
 
-def _assistant(completion: Completion | None) -> Message:
-    return {"role": "assistant", "content": completion.text if completion else ""}
+def _dup_text(dup: tuple[str, float]) -> str:
+    label, score = dup
+    return (f"{label} almost word for word (token Jaccard {score:.2f}, near-duplicate at "
+            f"{similarity.NEAR_DUPLICATE:g} or more)")

@@ -5,6 +5,11 @@ text format (``SUBJECT: ...`` lines, multi-line values, markdown decoration
 tolerated; prose without labels as a last resort) for small models that write
 labels more reliably than JSON. Whatever was
 asked for, both are tried; the error of the preferred one is what the re-ask quotes.
+
+A draft that fits the schema must also be copy (:mod:`copydesk.llm.copycheck`): no
+chat, markup, labels, template slots or JSON debris in a field, and within the
+channel's length budget. Whether the reply was complete (``finish_reason``) is the
+caller's to check, before parsing: :func:`check_finished`.
 """
 
 from __future__ import annotations
@@ -16,6 +21,8 @@ from typing import Any, Literal
 from pydantic import ValidationError
 
 from copydesk.channels import Channel, spec
+from copydesk.llm import copycheck
+from copydesk.llm.client import Completion
 from copydesk.llm.schemas import Draft, draft_model, output_keys
 
 Style = Literal["json", "labelled"]
@@ -30,6 +37,32 @@ class OutputInvalid(ValueError):
     def __init__(self, message: str, *, raw: str) -> None:
         super().__init__(message)
         self.raw = raw
+
+
+class OutputTruncated(OutputInvalid):
+    """The reply stopped at the token cap: whatever it holds is incomplete."""
+
+
+def check_finished(completion: Completion, channel: Channel | str) -> None:
+    """Raise when the endpoint says the reply is not a whole answer: cut off at the token
+    cap (:class:`OutputTruncated`, whose message asks for the channel's target lengths),
+    stopped by a content filter, or refused."""
+    if completion.refusal:
+        raise OutputInvalid(f"the model refused: {completion.refusal[:200]}", raw=completion.text)
+    if completion.truncated:
+        tokens = completion.usage.completion_tokens
+        hidden = completion.usage.reasoning_tokens
+        spent = f" after {tokens} completion tokens" if tokens else ""
+        if hidden:
+            spent += f", {hidden} of them hidden reasoning"
+        raise OutputTruncated(
+            f"the reply was cut off at the token limit{spent} (finish_reason "
+            f"'{completion.finish_reason}'), so it is incomplete. Write a shorter reply: "
+            f"{copycheck.tighter(channel)}",
+            raw=completion.text,
+        )
+    if completion.finish_reason == "content_filter":
+        raise OutputInvalid("the endpoint's content filter stopped the reply", raw=completion.text)
 
 
 def _strip_fences(text: str) -> str:
@@ -155,19 +188,24 @@ def _validation_message(exc: ValidationError) -> str:
 
 
 def validate_draft(data: dict[str, Any], channel: Channel | str, *, raw: str) -> Draft:
-    """Validate a decoded reply against the channel's schema."""
+    """Validate a decoded reply against the channel's schema, then check that its
+    fields are copy (:func:`copydesk.llm.copycheck.problems`)."""
     model = draft_model(channel)
     if not isinstance(data, dict):
         raise OutputInvalid("the reply must be one JSON object", raw=raw)
     data = {k: ("" if v is None else v) for k, v in data.items()}
     try:
-        return model.model_validate(data)
+        draft = model.model_validate(data)
     except ValidationError as exc:
         raise OutputInvalid(
             f"the reply does not match the {Channel(channel).value} schema: "
             f"{_validation_message(exc)}",
             raw=raw,
         ) from None
+    issues = copycheck.problems(draft.fields(), channel)
+    if issues:
+        raise OutputInvalid("the reply is not usable copy: " + "; ".join(issues), raw=raw)
+    return draft
 
 
 def parse_reply(text: str, channel: Channel | str, *, prefer: Style = "json") -> Draft:

@@ -48,6 +48,8 @@ class GenerationReport:
     redacted: list[Finding] = field(default_factory=list)
     aborted: str | None = None
     elapsed: float = 0.0
+    #: Corrections the endpoint's 400s led to (format fallback, token parameter...).
+    adjustments: list[str] = field(default_factory=list)
 
     @property
     def variants(self) -> list[Variant]:
@@ -89,7 +91,9 @@ def generate_for_brief(
     ``redact_pii``, or in any first request rendered from it: brand name, offer wording,
     prompt templates). A later request (re-ask, revision) that would carry personal data
     is not sent either; that draft records why. Failed drafts are returned in the report,
-    never dropped.
+    never dropped. A draft that nearly repeats another of the run, or a stored variant of
+    the brief, is re-asked once for a different angle, then dropped (status
+    ``duplicate``) rather than saved twice.
     """
     if not 1 <= n <= MAX_VARIANTS:
         raise UsageError(f"-n must be between 1 and {MAX_VARIANTS}, not {n}")
@@ -136,11 +140,13 @@ def generate_for_brief(
         if on_progress is not None:
             on_progress(len(report.records), n, record)
 
+    existing = {v.id: dict(v.current.content.fields) for v in desk.list_variants(brief_id=brief.id)}
     started = time.perf_counter()
     try:
-        result = generator.run(brief, n, on_draft=save)
+        result = generator.run(brief, n, on_draft=save, existing=existing)
     finally:
         report.elapsed = time.perf_counter() - started
     report.redacted = result.redacted
     report.aborted = result.aborted
+    report.adjustments = result.adjustments
     return report

@@ -145,7 +145,7 @@ def test_block_finding_is_sent_back_and_repaired(
     assert "unapproved guarantee claim" in revision_request and '"Guaranteed"' in revision_request
     variant = report.variants[0]
     assert variant.current.findings == []
-    assert variant.current.content.fields["body"] == "Our waterproof boots are built for UK hills."
+    assert variant.current.content.fields["body"].startswith("Our waterproof boots are built for UK hills.")
     prov = variant.current.provenance
     assert prov["repair_rounds"] == 1 and prov["blocks_first_draft"] == 1
     assert prov["followup_prompts"][0]["id"] == "revise-findings"
@@ -202,7 +202,7 @@ def test_redact_option_sends_a_redacted_brief(
 def test_requests_in_flight_never_exceed_the_concurrency_bound(
     gen_desk: Desk, fake_openai: FakeOpenAI, make_backend: Any
 ) -> None:
-    fake_openai.default = lambda _req: Reply.draft().slow(0.3)
+    fake_openai.default = lambda req: fake_openai.angled(req).slow(0.3)
     report = generate_for_brief(gen_desk, BRIEF, actor="ana", n=7, client=make_backend(),
                                 policy=NoRules(), options=_opts(concurrency=3))
 
