@@ -19,7 +19,14 @@ from copydesk.services.endpoints import connection_test, endpoint_label, endpoin
 llm_app = typer.Typer(help="The LLM endpoint: which one is configured, and whether it answers.",
                       no_args_is_help=True)
 
-STATUS_STYLE = {"ok": "green", "blocked": "bold red", "failed": "red", "skipped": "dim"}
+STATUS_STYLE = {"ok": "green", "blocked": "bold red", "failed": "red", "skipped": "dim", "duplicate": "yellow"}
+#: Events shown per draft in the final table (the rest are counted; provenance has all).
+SHOWN_EVENTS = 3
+
+
+def saved_drafts_command(brief_id: str) -> str:
+    """The command that lists a brief's saved drafts (named after an interruption)."""
+    return f"copydesk library list --brief {brief_id} --status draft"
 
 
 def generate(
@@ -32,6 +39,10 @@ def generate(
     concurrency: int = typer.Option(None, "--concurrency", min=1, max=64, help="Requests in flight at once."),
     redact_pii: bool = typer.Option(
         False, "--redact-pii", help="Send a redacted brief instead of refusing one with PII."
+    ),
+    deadline: float = typer.Option(
+        None, "--deadline", min=0.001,
+        help="Seconds for the whole run; drafts not finished by then are reported, finished ones kept.",
     ),
 ) -> None:
     """Draft variants for a brief with the LLM; each is checked by the guardrails,
@@ -50,7 +61,7 @@ def generate(
         client = make_client(settings)
         console.print(f"Generating {count} {brief.channel.value} variant(s) for "
                       f"[bold]{lit(brief.id)}[/] with {lit(endpoint_label(settings))}")
-        options = GenerationOptions.from_settings(settings, redact_pii=redact_pii)
+        options = GenerationOptions.from_settings(settings, redact_pii=redact_pii, deadline=deadline)
         with Progress(
             TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
             TimeElapsedColumn(), console=console_err, transient=True,
@@ -67,8 +78,8 @@ def generate(
                 )
             except KeyboardInterrupt:
                 progress.stop()
-                console_err.print("interrupted: the variants saved so far are kept "
-                                  "(see 'copydesk variant list')")
+                console_err.print("interrupted: the drafts saved so far are kept "
+                                  f"(see '{lit(saved_drafts_command(brief.id))}')")
                 raise typer.Exit(130) from None
         client.close()
     finally:
@@ -85,9 +96,10 @@ def _print_report(report: Any, client: LLMClient) -> None:
                       f"{len(report.redacted)} span(s)")
     table = Table(title=f"{lit(report.brief_id)}: {len(report.variants)} of {report.requested} "
                         f"variant(s) created")
-    for col in ("#", "variant", "guardrails", "attempts", "repairs", "tokens", "time"):
-        table.add_column(col, justify="right" if col in ("#", "attempts", "repairs", "tokens",
-                                                         "time") else "left")
+    numeric = ("#", "attempts", "retries", "repairs", "tokens", "time")
+    for col in ("#", "variant", "guardrails", "attempts", "retries", "repairs", "tokens", "time",
+                "retries and fallbacks"):
+        table.add_column(col, justify="right" if col in numeric else "left")
     for record in sorted(report.records, key=lambda r: r.outcome.index):
         o = record.outcome
         if record.variant is not None:
@@ -100,14 +112,22 @@ def _print_report(report: Any, client: LLMClient) -> None:
         else:
             guard = f"[{STATUS_STYLE[o.status]}]{o.status}[/]: {lit(o.error or '')}"
         table.add_row(str(o.index), cell(record.variant.id if record.variant else "-"), guard,
-                      str(o.attempts), str(o.repair_rounds), str(o.usage.total_tokens),
-                      f"{o.latency:.1f}s")
+                      str(o.attempts), str(o.retries + o.fallbacks), str(o.repair_rounds),
+                      str(o.usage.total_tokens), f"{o.latency:.1f}s", lit(_events(o.events)))
     console.print(table)
     model = EMBEDDED_LABEL if client.endpoint_kind == "embedded" else client.label
     console.print(f"model: {lit(model)} · tokens: {report.usage.total_tokens} · "
                   f"wall time: {report.elapsed:.1f}s")
+    for note in report.adjustments:
+        console.print(f"[yellow]endpoint correction:[/] {lit(note)}")
     if report.aborted:
         console_err.print(f"[bold red]stopped early:[/] {lit(report.aborted)}")
+
+
+def _events(events: list[str]) -> str:
+    shown = "; ".join(events[:SHOWN_EVENTS])
+    more = len(events) - SHOWN_EVENTS
+    return shown + (f"; and {more} more (see the provenance)" if more > 0 else "") if events else "-"
 
 
 @llm_app.command("check")
@@ -116,7 +136,8 @@ def check(
     base_url: str = typer.Option(None, "--base-url", help="Endpoint to check."),
     api_key_env: str = typer.Option(None, "--api-key-env", help="Environment variable holding the API key."),
 ) -> None:
-    """Show the configured endpoint and model, and make a one-token round trip."""
+    """Show the configured endpoint and model, and check that it answers a short
+    structured question correctly (the sum of two numbers, as JSON)."""
     ws = workspace()
     settings = endpoint_settings(ws, model=model, base_url=base_url, api_key_env=api_key_env)
     client = make_client(settings)
@@ -124,8 +145,13 @@ def check(
     console.print(f"endpoint kind: {info['endpoint_kind']}")
     console.print(f"base_url:      {lit(info.get('base_url') or '(in process)')}")
     console.print(f"model:         {lit(str(info['model']))}")
+    if "model_family" in info:
+        kind = "reasoning" if info.get("reasoning") else "chat"
+        console.print(f"family:        {lit(str(info['model_family']))} ({kind} model)")
     console.print(f"label:         {lit(endpoint_label(settings))}")
     result = connection_test(ws, settings, client)
+    for event in result.events:
+        console.print(f"[yellow]note:[/] {lit(event)}")
     console.print(f"[green]ok[/]: {lit(result.message)}")
 
 

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from copydesk.channels import Channel
 from copydesk.errors import InputError, UsageError
 from copydesk.llm.factory import make_client
 from copydesk.llm.parse import OutputInvalid, parse_labelled, parse_reply
@@ -66,7 +67,7 @@ def test_no_endpoint_means_the_embedded_demo_model() -> None:
 def test_every_workspace_prompt_loads_with_front_matter() -> None:
     library = PromptLibrary(REPO / "prompts")
     for prompt_id in ("system", "generate-variant", "reask-invalid", "revise-findings",
-                      "llm-check"):
+                      "llm-verify"):
         meta = library.get(prompt_id).meta
         assert meta.id == prompt_id and meta.version >= 1 and meta.purpose
 
@@ -145,3 +146,61 @@ def test_labelled_reply_drops_echoed_field_hints() -> None:
             "BODY: (email body), A few minutes of care.\nCTA: Shop (online)")
     assert parse_labelled(text, "email") == {
         "subject": "Boots for spring", "preheader": "", "body": "A few minutes of care.", "cta": "Shop (online)"}
+
+
+# -- copy checks ------------------------------------------------------------------------------
+
+@pytest.mark.parametrize(("channel", "fields"), [
+    ("sms", {"text": "Great news! Trail packs are back. Reply STOP to opt out"}),
+    ("sms", {"text": "Text BOOTS to 60777. Body warmers from £20."}),
+    ("sms", {"text": "Hi {{ first_name | default('there') }}, your pack is back at {{ store_name }}."}),
+    ("email", {"subject": "Here is your spring kit list", "body": "Here's the deal: boots, socks, a map.",
+               "cta": "Shop now"}),
+    ("web", {"headline": "Pack the Stormshell Jacket [sizes 8-20] and go", "body": "Our body-mapped fleece "
+             "keeps you warm. The subject of today: boots.", "cta": "See jackets"}),
+    ("ad", {"headline": "Of course, rain happens", "description": "Certainly dry feet in every storm."}),
+    ("push", {"title": "Absolutely waterproof", "body": "Sure-footed on wet rock."}),
+])
+def test_ordinary_copy_passes_the_copy_checks(channel: str, fields: dict[str, str]) -> None:
+    from copydesk.llm.copycheck import problems
+
+    assert problems(fields, channel) == []
+
+
+def test_sms_budget_counts_segments_and_placeholders() -> None:
+    from copydesk.llm.copycheck import BUDGETS, measure, problems
+
+    budget = BUDGETS[Channel.SMS]["text"]
+    assert measure("a" * 160, budget) == 1 and measure("a" * 161, budget) == 2
+    assert measure("é" * 70 + "€", budget) == 1  # GSM-7 still (é and € are in it)
+    assert measure("Ω" * 10 + "😀" * 40, budget) == 2  # UCS-2: 90 code units
+    assert measure("{{ first_name }}" * 31, budget) == 3  # 310 characters counted
+    assert problems({"text": "a" * 306}, "sms") == []
+    assert problems({"text": "a" * 307}, "sms") == [
+        "text: too long (3 SMS segments; the most accepted is 2 SMS segments, aim for 1 SMS segment)"]
+
+
+def test_truncation_is_reported_before_parsing() -> None:
+    from copydesk.llm.client import Completion, Usage
+    from copydesk.llm.parse import OutputTruncated, check_finished
+
+    cut = Completion('{"text": "Boots are', Usage(10, 200, 150), 0.1, "m", "openai", finish_reason="length")
+    with pytest.raises(OutputTruncated, match="after 200 completion tokens, 150 of them hidden reasoning"):
+        check_finished(cut, "sms")
+    refused = Completion("", Usage(), 0.1, "m", "openai", refusal="I can't help with that.")
+    with pytest.raises(OutputInvalid, match="the model refused"):
+        check_finished(refused, "sms")
+    check_finished(Completion("x", Usage(), 0.1, "m", "openai", finish_reason=None), "sms")
+
+
+def test_near_duplicate_measure() -> None:
+    from copydesk.llm.similarity import NEAR_DUPLICATE, jaccard, tokens
+
+    a = tokens({"subject": "Boots for wet hills", "body": "Hi {{ first_name }}, our boots stay dry."})
+    assert jaccard(a, tokens({"subject": "BOOTS for wet hills!", "body": "Hi {{ name }}, our boots stay dry"})) == 1
+    words = " ".join(f"w{i}" for i in range(20))
+    one_changed = words.replace("w3 ", "x3 ")
+    assert jaccard(tokens({"b": words}), tokens({"b": one_changed})) == 19 / 21 >= NEAR_DUPLICATE
+    three_changed = one_changed.replace("w4 ", "x4 ").replace("w5 ", "x5 ")
+    assert jaccard(tokens({"b": words}), tokens({"b": three_changed})) == 17 / 23 < NEAR_DUPLICATE
+    assert jaccard(tokens({"b": words}), tokens({"b": words + " w0"})) == 1
