@@ -53,6 +53,9 @@ PLACEHOLDER_KEY = "not-needed"
 _DOWNGRADE: dict[FormatMode, FormatMode] = {"json_schema": "json_object", "json_object": "text"}
 #: Corrections one call may make before it gives up (format twice, token parameter, three drops).
 MAX_CORRECTIONS = 6
+#: Retries after a timeout, within ``max_retries``: a stall may pass, but a server that
+#: timed out twice in a row is not answering, and every other request would wait as long.
+TIMEOUT_RETRIES = 1
 #: Parameters an endpoint may not support; a 400 saying so drops them.
 OPTIONAL_PARAMS = ("temperature", "reasoning_effort", "seed")
 _OTHER_TOKEN_PARAM: dict[TokenParam, TokenParam] = {
@@ -111,6 +114,7 @@ class _Call:
     started: float = field(default_factory=time.perf_counter)
     requests: int = 0
     retries: int = 0
+    timeouts: int = 0
     corrections: int = 0
     events: list[str] = field(default_factory=list)
 
@@ -407,9 +411,20 @@ class OpenAIBackend(LLMClient):
                 call.events.append(note)
                 return None
         retryable, why, error = self._classify(exc)
+        given_up = "no retries left"
+        if isinstance(exc, _TotalTimeout | openai.APITimeoutError):
+            call.timeouts += 1
+            if call.timeouts > TIMEOUT_RETRIES:
+                retryable, given_up = False, f"{call.timeouts} times in a row, given up"
+                error = EndpointError(
+                    f"{error}, {call.timeouts} times in a row: the endpoint is not answering in time "
+                    "(check the server; a slow local model may need a larger timeout or lower "
+                    "max_concurrency)",
+                    fatal=True,
+                )
         if not retryable or call.retries >= self.settings.max_retries:
             if why:
-                call.events.append(f"{why}: no retries left")
+                call.events.append(f"{why}: {given_up}")
             raise EndpointError(
                 str(error), fatal=error.fatal, requests=call.requests, retries=call.retries,
                 fallbacks=call.corrections, elapsed=time.perf_counter() - call.started,

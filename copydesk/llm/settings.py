@@ -89,7 +89,9 @@ class LLMSettings(BaseSettings):
         "then are reported as not attempted",
     )
     max_concurrency: int = Field(default=4, ge=1, le=64, description="requests in flight")
-    max_retries: int = Field(default=3, ge=0, le=10, description="retries on 429/5xx/timeout")
+    max_retries: int = Field(
+        default=3, ge=0, le=10, description="retries on 429/5xx/connection errors; a timeout is retried once"
+    )
     backoff_base: float = Field(default=0.5, ge=0, description="first retry delay, seconds")
     backoff_max: float = Field(default=30.0, ge=0, description="cap on one retry delay")
     reask_attempts: int = Field(

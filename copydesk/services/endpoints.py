@@ -127,8 +127,9 @@ def verify_answer(completion: Completion, expected: int) -> None:
     shown = repr(said if len(said) <= 80 else said[:79] + "…") if said else "nothing"
     wanted = f'{{"ok": true, "sum": {expected}}}'
     if completion.truncated:
-        raise CheckFailed(f"the answer was cut off at the token limit ({shown}); a reasoning model may "
-                          "need more reasoning_tokens")
+        hidden = completion.usage.reasoning_tokens
+        hint = f"; {hidden} tokens went to hidden reasoning: raise reasoning_tokens" if hidden else ""
+        raise CheckFailed(f"the answer was cut off at the token limit ({shown}){hint}")
     try:
         data = extract_json(completion.text)
     except OutputInvalid:

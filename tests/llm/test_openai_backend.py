@@ -248,3 +248,14 @@ def test_reasoning_tokens_are_reported(fake_openai: FakeOpenAI, make_backend: An
     completion = make_backend(model="o3-mini").chat(MESSAGES)
     assert completion.usage.reasoning_tokens == 280
     assert completion.usage.as_dict()["reasoning_tokens"] == 280
+
+
+def test_a_hung_server_is_given_up_after_two_timeouts(fake_openai: FakeOpenAI, make_backend: Any) -> None:
+    fake_openai.default = lambda req: Reply.text("OK").trickled(0.05)
+    backend = make_backend(timeout=0.3, max_retries=3)
+    with pytest.raises(EndpointError) as err:
+        backend.chat(MESSAGES)
+    assert len(fake_openai.chat_requests()) == 2  # not max_retries + 1 = 4
+    assert err.value.fatal and "timed out after 0.3s, 2 times in a row" in str(err.value)
+    assert err.value.requests == 2 and err.value.retries == 1
+    backend.close()
