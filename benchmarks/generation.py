@@ -22,10 +22,10 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from copydesk.guardrails import load_policy  # noqa: E402
 from copydesk.llm.embedded import REPEAT_PENALTY, EmbeddedBackend  # noqa: E402
 from copydesk.llm.generate import GenerationOptions, Generator  # noqa: E402
 from copydesk.llm.openai_backend import OpenAIBackend  # noqa: E402
-from copydesk.llm.policy import EmptyPolicy  # noqa: E402
 from copydesk.llm.prompts import PromptLibrary  # noqa: E402
 from copydesk.llm.settings import load_settings  # noqa: E402
 from copydesk.models import Brief  # noqa: E402
@@ -33,6 +33,7 @@ from copydesk.vocab import Channel  # noqa: E402
 from copydesk.yamlio import load_model  # noqa: E402
 
 PROMPTS = PromptLibrary(REPO / "prompts")
+POLICY = load_policy(REPO / "guardrails")
 BRAND = "Ridgeline Outfitters"
 
 
@@ -55,7 +56,7 @@ def part_a(repeats: int = 3, max_tokens: int = 160) -> float:
     backend = EmbeddedBackend(settings)
     llama = backend.llama()
     brief = sample_briefs(1)[0]
-    gen = Generator(backend, PROMPTS, EmptyPolicy(), GenerationOptions(), brand=BRAND)
+    gen = Generator(backend, PROMPTS, POLICY, GenerationOptions(), brand=BRAND)
     system = PROMPTS.render("system", brand=BRAND, channel="email", locale="en-GB",
                             personalization=brief.personalization)
     user = PROMPTS.render("generate-variant", brief=brief.model_dump(mode="json"), channel="email",
@@ -88,7 +89,7 @@ def part_b(n: int = 20, concurrency: int = 8, latency: float = 0.2) -> float:
         fake.default = lambda _req: Reply.draft().slow(latency)
         settings = load_settings({}, overrides={"base_url": fake.base_url, "model": "fake",
                                                 "max_concurrency": concurrency})
-        gen = Generator(OpenAIBackend(settings), PROMPTS, EmptyPolicy(),
+        gen = Generator(OpenAIBackend(settings), PROMPTS, POLICY,
                         GenerationOptions.from_settings(settings), brand=BRAND)
         gen.run(brief, 2)  # warm up (connection pool, imports)
         t = time.perf_counter()
@@ -108,7 +109,7 @@ def part_c(count: int = 20, modes: tuple[str, ...] = ("labelled", "json_schema")
         settings = load_settings({}, overrides={"output_mode": mode, "seed": 11,
                                                 "max_tokens": 250, "reask_attempts": 2})
         backend = EmbeddedBackend(settings)
-        gen = Generator(backend, PROMPTS, EmptyPolicy(), GenerationOptions.from_settings(settings),
+        gen = Generator(backend, PROMPTS, POLICY, GenerationOptions.from_settings(settings),
                         brand=BRAND)
         first = after = tokens = 0
         t = time.perf_counter()

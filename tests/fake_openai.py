@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import re
 import threading
 import time
 from collections import deque
@@ -294,3 +295,9 @@ class FakeOpenAI:
                         fake.in_flight -= 1
 
         return Handler
+
+
+def answer_the_sum(req: Received) -> Reply:
+    """Answer ``copydesk llm check``'s question correctly (prompts/llm-verify.j2)."""
+    a, b = map(int, re.findall(r"sum of (\d+) and (\d+)", req.text)[0])
+    return Reply.text(json.dumps({"ok": True, "sum": a + b}))

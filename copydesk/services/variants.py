@@ -183,6 +183,8 @@ class VariantsMixin(DeskBase):
             audit.append(
                 self.db, actor=actor, action="generation.failed", entity="brief", entity_id=brief_id,
                 data={"error": error[:500], "model": prov.get("model"), "endpoint_kind": prov.get("endpoint_kind"),
-                      "attempts": prov.get("attempts"), "prompt": prov.get("prompt"),
+                      "attempts": prov.get("attempts"), "requests": prov.get("requests"),
+                      "latency_s": prov.get("latency_s"),
+                      "retries_and_fallbacks": prov.get("retries_and_fallbacks"), "prompt": prov.get("prompt"),
                       "last_output": (last_output or "")[:1000]},
             )

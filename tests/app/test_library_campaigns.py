@@ -189,13 +189,19 @@ def test_admin_sees_policy_packs_and_embedded_label(stocked_desk: Desk) -> None:
 
 
 def test_connection_test_against_fake_and_dead_endpoint(stocked_desk: Desk, fake_llm) -> None:  # type: ignore[no-untyped-def]
+    from tests.fake_openai import Reply, answer_the_sum
+
+    fake_llm.default = answer_the_sum
     at = open_page("admin", "settings")
     at.button(key="llm_test").click().run()
     assert any("the endpoint answered" in s.value for s in at.success), [e.value for e in at.error]
+    fake_llm.default = lambda _req: Reply.text("I")  # bytes came back, but not the answer
+    at.button(key="llm_test").click().run()
+    assert any("The connection test failed" in e.value and "I" in e.value for e in at.error)
     at.text_input(key="llm_base_url").input("http://127.0.0.1:9/v1")
     at.button(key="llm_test").click().run()
     assert not at.exception
-    assert any("The endpoint did not answer" in e.value for e in at.error)
+    assert any("The connection test failed" in e.value for e in at.error)
 
 
 def test_non_admin_settings_is_account_only(stocked_desk: Desk) -> None:

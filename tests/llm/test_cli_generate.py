@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import itertools
-import json
 import re
 from typing import Any
 
 import pytest
 
 from copydesk.services import Desk
-from tests.fake_openai import ANGLES, FakeOpenAI, Received, Reply
+from tests.fake_openai import ANGLES, FakeOpenAI, Reply, answer_the_sum
 
 
 def _ws(desk: Desk) -> str:
@@ -57,13 +56,10 @@ def test_generate_needs_the_copywriter_role(
     assert fake_openai.requests == []
 
 
-def _answer_the_sum(req: Received) -> Reply:
-    a, b = map(int, re.findall(r"sum of (\d+) and (\d+)", req.text)[0])
-    return Reply.text(json.dumps({"ok": True, "sum": a + b}))
 
 
 def test_llm_check_verifies_a_structured_answer(gen_desk: Desk, fake_openai: FakeOpenAI, cli: Any) -> None:
-    fake_openai.default = _answer_the_sum
+    fake_openai.default = answer_the_sum
     result = cli("-w", _ws(gen_desk), "llm", "check", "--base-url", fake_openai.base_url,
                  "--model", "fake-model")
     assert result.code == 0, result
@@ -122,7 +118,7 @@ def test_llm_check_uses_the_sample_prompt_in_an_older_workspace(
 ) -> None:
     assert gen_desk.workspace is not None
     (gen_desk.workspace.prompts_dir / "llm-verify.j2").unlink()
-    fake_openai.default = _answer_the_sum
+    fake_openai.default = answer_the_sum
     result = cli("-w", _ws(gen_desk), "llm", "check", "--base-url", fake_openai.base_url,
                  "--model", "fake-model")
     assert result.code == 0, result

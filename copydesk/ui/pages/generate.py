@@ -45,7 +45,7 @@ def _run(d: Desk, user: User, brief_id: str, n: int, base_url: str, model: str, 
         session.flash(f"Stopped early, {len(report.failures)} draft(s) not made: {report.aborted}", "error")
     else:
         for failure in sorted(report.failures, key=lambda o: o.index):
-            session.flash(f"Draft {failure.index} failed: {failure.error}", "error")
+            session.flash(f"Draft {failure.index} {failure.status}: {failure.error}", "error")
     st.rerun()
 
 

@@ -94,12 +94,12 @@ def _endpoint(d: Desk) -> None:
     base_url = c1.text_input("Test another base URL (optional)", key="llm_base_url")
     model = c2.text_input("Model (optional)", key="llm_model")
     if st.button("Test the connection", key="llm_test"):
-        with st.spinner("asking for one token..."):
+        with st.spinner("asking a short question..."):
             try:
                 settings = endpoints.endpoint_settings(d.workspace, base_url=base_url, model=model)
                 st.success(endpoints.connection_test(d.workspace, settings).message)
             except CopydeskError as exc:
-                st.error(f"The endpoint did not answer: {exc}")
+                st.error(f"The connection test failed: {exc}")
 
 
 def _policy(d: Desk) -> None:
