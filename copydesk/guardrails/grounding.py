@@ -142,8 +142,10 @@ class Grounder:
             return []
         source = self.sources(brief, offer)
         spans = self._fact_spans(msg, source)
+        source_words = frozenset(re.findall(r"[\w'£$€%]+", source))
         for term in self._offer_terms:
-            if term in msg.lower and term not in source:
+            # "double points" is grounded by "double Ridgeline Rewards points"
+            if term in msg.lower and term not in source and not set(term.split()) <= source_words:
                 spans += [(s, e, "offer term") for s, e in find_all(msg.lower, term)]
         if self._product_re is not None:
             spans += self._unregistered_products(msg.text, source)

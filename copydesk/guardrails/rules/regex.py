@@ -66,8 +66,14 @@ class PatternRule(CompiledRule):
     def check(self, msg: Message, hits: Sequence[Hit]) -> list[Finding]:
         skip = exception_spans(hits)
         found = []
-        for m in self._regex.finditer(msg.text):
+        text = msg.text
+        for m in self._regex.finditer(text):
             s, e = m.span()
+            # a pattern's leading \s* may reach back into the separator between fields
+            while s < e and text[s].isspace():
+                s += 1
+            while e > s and text[e - 1].isspace():
+                e -= 1
             if e > s and not inside(skip, s, e):
                 found.append(msg.finding(self, s, e))
         return collect(found)
