@@ -105,6 +105,7 @@ _MAYBE_SPACED = re2.compile(r"(?:^|[^\pL\pN_'’])\pL[ .*_·-]\pL[ .*_·-]\pL(?:
 _LEET_DIGITS = str.maketrans("0134578", "oieastb")
 _LEET_RUN = re.compile(r"(?<=[A-Za-z])[0134578]{1,2}(?=[A-Za-z])")
 _WORD = re.compile(r"[A-Za-z0-9]*[A-Za-z][0134578]{1,2}[A-Za-z][A-Za-z0-9]*")
+_MAYBE_LEET = re2.compile(r"[A-Za-z][0134578]{1,2}[A-Za-z]")
 
 
 def _deleet(text: str) -> str:
@@ -151,7 +152,7 @@ def normalize(text: str) -> Normalized:
     """NFKC, invisible characters removed, look-alikes folded, spaced-out letters
     joined; with an offset map."""
     if text.isascii():
-        out = _deleet(text) if _LEET_RUN.search(text) else text
+        out = _deleet(text) if _MAYBE_LEET.search(text) else text
         if _MAYBE_SPACED.search(out) is None or _SPACED.search(out) is None:
             return Normalized(text, out, None if out == text else tuple(range(len(text))))
         out, where = _unspace(out, list(range(len(out))))
@@ -168,7 +169,7 @@ def normalize(text: str) -> Normalized:
             parts.append(c)
             origin.append(i)
     out = "".join(parts)
-    if _LEET_RUN.search(out):
+    if _MAYBE_LEET.search(out):
         out = _deleet(out)
     if _MAYBE_SPACED.search(out) is not None and _SPACED.search(out) is not None:
         out, origin = _unspace(out, origin)

@@ -182,3 +182,10 @@ def test_classes_found_by_the_holdout_set(sample_policy: Policy, text: str, cate
 ])
 def test_clean_traps_found_by_the_holdout_set(sample_policy: Policy, text: str) -> None:
     assert _flags(sample_policy, text) == set()
+
+
+def test_a_line_start_label_is_found_in_every_field_not_only_the_first(sample_policy: Policy) -> None:
+    # a pattern's leading \s* used to reach into the separator between fields, and the
+    # finding, crossing two fields, was dropped
+    found = sample_policy.check("push", {"title": "New tents", "body": "Tone: warm. The Basecamp 2 Tent is back."})
+    assert [(f.field, f.match) for f in found if f.category == "leak"] == [("body", "Tone:")]

@@ -13,6 +13,7 @@ from .test_cli import run
 
 EVAL_SET = SAMPLE / "eval" / "drafts.jsonl"
 HOLDOUT = SAMPLE / "eval" / "holdout.jsonl"
+BLIND = SAMPLE / "eval" / "blind.jsonl"
 
 
 def test_the_sample_policy_meets_its_thresholds_on_the_sample_set(capsys: pytest.CaptureFixture[str]) -> None:
@@ -23,12 +24,13 @@ def test_the_sample_policy_meets_its_thresholds_on_the_sample_set(capsys: pytest
     assert all(c["recall"] is None or c["recall"] >= 0.95 for c in report["categories"])
 
 
-@pytest.mark.skipif(not HOLDOUT.exists(), reason="no holdout set")
-def test_the_holdout_set_is_reported(capsys: pytest.CaptureFixture[str]) -> None:
-    # written blind after tuning; reported, not held to the thresholds (see the note in docs)
-    code, out, _ = run(["policy", "eval", str(HOLDOUT), "--policy", str(SAMPLE), "--format", "json"], capsys)
+@pytest.mark.parametrize("labelled", [HOLDOUT, BLIND], ids=["holdout", "blind"])
+def test_the_sets_written_blind_are_read_whole(labelled: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # measured, not held to the pack's thresholds: docs/methods/guardrails.md#accuracy
+    # gives their first-run figures, which are the honest estimate
+    code, out, _ = run(["policy", "eval", str(labelled), "--policy", str(SAMPLE), "--format", "json"], capsys)
     report = json.loads(out)
-    assert report["cases"] >= 200 and report["problems"] == []
+    assert report["cases"] >= 300 and report["problems"] == []
 
 
 def _pack(tmp_path: Path, thresholds: str) -> Path:

@@ -76,6 +76,11 @@ class ExistenceRule(CompiledRule):
             alternation = "|".join(obfuscation_pattern(t, sep) for t in terms)
             self._regex = re2.compile(f"(?:{alternation})")
 
+    def prefilter_pattern(self) -> str | None:
+        # the obfuscation pattern also matches every term as written, so a message it
+        # does not match has nothing for this rule
+        return None if self._regex is None else f"(?i:{self._regex.pattern})"
+
     def terms(self) -> Iterable[Term]:
         whole = self.spec.whole_words
         for t in self.spec.terms:
