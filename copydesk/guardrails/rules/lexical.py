@@ -36,15 +36,19 @@ _SEP = r"[\s.\-_]?"
 
 def obfuscation_pattern(term: str, sep: str = _SEP) -> str:
     """An RE2 pattern matching ``term`` with l33t letters, repeated letters, masked
-    inner letters and single separators (``sep``) between letters (``f.u.c.k``, ``sh1t``)."""
-    parts: list[str] = []
-    letters = [c for c in term if not c.isspace()]
-    for i, ch in enumerate(letters):
-        chars = _LEET.get(ch, ch)
-        inner = 0 < i < len(letters) - 1
-        cls = "[" + "".join(re.escape(c) for c in chars) + (r"*#" if inner else "") + "]"
-        parts.append(cls + "+")
-    return sep.join(parts)
+    inner letters and single separators (``sep``) between letters (``f.u.c.k``, ``sh1t``);
+    the words of a several-word term may be joined by any run of spaces or separators."""
+    words = term.split()
+    out: list[str] = []
+    for w, word in enumerate(words):
+        parts: list[str] = []
+        for i, ch in enumerate(word):
+            chars = _LEET.get(ch, ch)
+            inner = (w > 0 or i > 0) and (w < len(words) - 1 or i < len(word) - 1)
+            cls = "[" + "".join(re.escape(c) for c in chars) + (r"*#" if inner else "") + "]"
+            parts.append(cls + "+")
+        out.append(sep.join(parts))
+    return r"[\s.\-_]*".join(out)
 
 
 class Existence(RuleBase):
