@@ -8,7 +8,7 @@ import pandas as pd
 import streamlit as st
 
 from copydesk.errors import CopydeskError
-from copydesk.llm.privacy import describe
+from copydesk.llm.privacy import describe, redact
 from copydesk.models import Brief
 from copydesk.services import Desk
 from copydesk.ui import forms, session
@@ -17,6 +17,8 @@ from copydesk.ui.highlight import md_escape
 from copydesk.vocab import Channel, Stage
 
 NEW = "(new brief)"
+#: The brief just saved with personal data in it: its fix stays shown until done.
+PII_KEY = "briefs_personal_data"
 
 
 def personal_data_warning(d: Desk, brief: Brief) -> str | None:
@@ -27,11 +29,55 @@ def personal_data_warning(d: Desk, brief: Brief) -> str | None:
         return f"Brief {brief.id} could not be checked for personal data: {exc}"
     if not found:
         return None
-    return (f"Brief {brief.id} contains personal data: {describe(found)}. It is saved, but "
-            "generation refuses it until you remove it (briefs describe segments, not people).")
+    return (f"Brief {brief.id} contains personal data: {describe(found)}. Briefs describe segments, "
+            "not people: generation sends nothing of a brief like this to the model. Replace it "
+            "with a redacted version (each span becomes [REDACTED: pii]), or edit the field(s) "
+            "named in 'New or edit'.")
 
 
-def _list(d: Desk, briefs: list[Brief]) -> None:
+def save_redacted_version(d: Desk, brief_id: str, *, actor: str) -> tuple[Brief, int]:
+    """Save brief ``brief_id`` again with each personal-data span replaced by
+    ``[REDACTED: pii]`` (a new version; the same scan generation uses), returning it and
+    the number of spans replaced (0: nothing to redact, nothing saved). Raises
+    PrivacyError when a span sits in a field that cannot hold the marker (the id)."""
+    brief = d.get_brief(brief_id)
+    found = d.personal_data_in(brief)
+    if not found:
+        return brief, 0
+    redacted = redact(brief, found)
+    return d.save_brief(redacted, actor=actor, update=True), len(found)
+
+
+def _redact_clicked(d: Desk, brief_id: str, actor: str) -> None:
+    try:
+        _, spans = save_redacted_version(d, brief_id, actor=actor)
+    except CopydeskError as exc:
+        session.flash(str(exc), "error")
+        return
+    st.session_state.pop(PII_KEY, None)
+    # the form still holds what was typed: start it again from the stored, redacted brief
+    for key in [k for k in st.session_state if str(k).startswith("bf-")]:
+        del st.session_state[key]
+    if spans:
+        session.flash(f"Brief {brief_id} saved as a new version with {spans} personal-data span(s) "
+                      "replaced by [REDACTED: pii]; it can be generated from now.")
+
+
+def personal_data_fix(d: Desk, brief: Brief, actor: str | None, *, key: str) -> bool:
+    """Warn about personal data in ``brief`` and offer the one-click fix (to writers);
+    False when there is nothing to warn about."""
+    warning = personal_data_warning(d, brief)
+    if warning is None:
+        return False
+    st.warning(md_escape(warning))
+    if actor is not None:
+        st.button("Replace with a redacted version", key=key, type="primary",
+                  on_click=_redact_clicked, args=(d, brief.id, actor),
+                  help="saves the brief again (a new version) with each span replaced by [REDACTED: pii]")
+    return True
+
+
+def _list(d: Desk, briefs: list[Brief], writer: str | None) -> None:
     c1, c2, c3, c4 = st.columns([2, 1, 1, 1])
     text = c1.text_input("Search", key="briefs_text", placeholder="id, title, goal or key message")
     stage = c2.selectbox("Stage", ["", *[s.value for s in Stage]], key="briefs_stage")
@@ -46,9 +92,7 @@ def _list(d: Desk, briefs: list[Brief]) -> None:
         info = d.brief_info(brief.id)
         st.caption(f"version {info['version']} · by {info['created_by']} · updated {info['updated_at'][:19]}"
                    + (f" · from {info['source']}" if info["source"] else ""))
-        warning = personal_data_warning(d, brief)
-        if warning:
-            st.warning(md_escape(warning))
+        personal_data_fix(d, brief, writer, key=f"brief_redact_detail_{brief.id}")
         st.json(brief.model_dump(mode="json"), expanded=False)
 
 
@@ -106,10 +150,16 @@ def _form(d: Desk, briefs: list[Brief], actor: str) -> None:
             st.error(str(exc))
             return
         session.flash(f"Brief {brief.id} saved.")
-        warning = personal_data_warning(d, brief)
-        if warning:
-            session.flash(warning, "warning")
+        st.session_state[PII_KEY] = brief.id  # checked and, if need be, offered a fix at once
         st.rerun()
+
+
+def _just_saved(d: Desk, briefs: list[Brief], writer: str | None) -> None:
+    """The personal-data warning of the brief just saved, with its fix, above the tabs
+    (until it is fixed or another brief is saved)."""
+    brief = next((b for b in briefs if b.id == st.session_state.get(PII_KEY)), None)
+    if brief is None or writer is None or not personal_data_fix(d, brief, writer, key=f"brief_redact_{brief.id}"):
+        st.session_state.pop(PII_KEY, None)
 
 
 def page() -> None:
@@ -119,14 +169,16 @@ def page() -> None:
     st.title("Briefs")
     session.show_flashes()
     briefs = d.list_briefs()
-    if session.allowed(user, "brief.write"):
+    writer = user.name if session.allowed(user, "brief.write") else None
+    _just_saved(d, briefs, writer)
+    if writer is not None:
         list_tab, form_tab = st.tabs(["All briefs", "New or edit"])
         with list_tab:
-            _list(d, briefs)
+            _list(d, briefs, writer)
         with form_tab:
             _form(d, briefs, user.name)
     else:
-        _list(d, briefs)
+        _list(d, briefs, None)
         st.caption("Writing briefs needs the copywriter or admin role.")
 
 

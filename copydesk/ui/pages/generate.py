@@ -1,52 +1,135 @@
-"""Generate: draft variants for a brief with the LLM, see each with its findings as it
-arrives, edit drafts in place and submit them for review."""
+"""Generate: draft variants for a brief with the LLM, see each draft (with its findings,
+tokens/s and time) the moment it is done, cancel the rest while keeping the finished
+ones, edit drafts in place and submit them for review.
+
+The run itself lives in :mod:`copydesk.ui.generation_view` (a background thread); this
+page starts it, draws it while it goes and shows its outcome.
+"""
 
 from __future__ import annotations
+
+from typing import Any
 
 import streamlit as st
 
 from copydesk.errors import CopydeskError
-from copydesk.llm.factory import make_client
 from copydesk.llm.generate import GenerationOptions
 from copydesk.llm.privacy import describe
-from copydesk.models import User
+from copydesk.models import Brief, User
 from copydesk.services import Desk, endpoints
-from copydesk.services.generation import DraftRecord, generate_for_brief
-from copydesk.ui import session, variant_view
+from copydesk.ui import generation_view, session, variant_view
+from copydesk.ui.generation_view import DraftCard, LiveRun, RunState
 from copydesk.ui.highlight import md_escape
 from copydesk.vocab import Status
+from copydesk.workspace import Workspace
 
 WORKSPACE = "Workspace setting"
 CUSTOM = "Another OpenAI-compatible endpoint"
 SHOWN_DRAFTS = 20
+#: Seconds between redraws while nothing changes (the elapsed time and pace move on).
+POLL_SECONDS = 0.5
+LAST_RUN_KEY = "generate_last_run"
+LAST_IDS_KEY = "generate_last"
+
+BADGES: dict[str, str] = {
+    "ok": ":green-badge[ready to review]",
+    "blocked": ":red-badge[open block findings]",
+    "failed": ":red-badge[failed]",
+    "skipped": ":gray-badge[not made]",
+    "duplicate": ":gray-badge[near-duplicate, dropped]",
+    "cancelled": ":gray-badge[cancelled]",
+}
 
 
-def _run(d: Desk, user: User, brief_id: str, n: int, base_url: str, model: str, *, redact_pii: bool = False) -> None:
+def _start(d: Desk, user: User, brief_id: str, n: int, base_url: str, model: str, *, redact_pii: bool) -> None:
     assert d.workspace is not None
     settings = endpoints.endpoint_settings(d.workspace, base_url=base_url, model=model)
-    client = make_client(settings)
-    bar = st.progress(0.0, text=f"drafting 0 of {n} with {endpoints.endpoint_label(settings)}")
+    options = GenerationOptions.from_settings(settings, redact_pii=redact_pii)
+    run = LiveRun(d.workspace, brief_id, actor=user.name, n=n, settings=settings, options=options)
+    started = generation_view.start_run(run)
+    if not started.new:
+        st.info("A run of yours is already going; it is shown below (cancel it to start another).")
 
-    def on_progress(done: int, total: int, record: DraftRecord) -> None:
-        vid = record.variant.id if record.variant else f"failed: {record.outcome.error}"
-        bar.progress(done / total, text=f"{done} of {total} drafted (latest: {vid})")
 
-    try:
-        report = generate_for_brief(d, brief_id, actor=user.name, n=n, client=client, policy=d.policy,
-                                    on_progress=on_progress,
-                                    options=GenerationOptions.from_settings(settings, redact_pii=redact_pii))
-    finally:
-        client.close()
-    st.session_state["generate_last"] = [v.id for v in report.variants]
-    if report.variants:
-        session.flash(f"{len(report.variants)} of {report.requested} draft(s) created in "
-                      f"{report.elapsed:.1f}s with {report.model_label}.")
-    if report.aborted:
-        session.flash(f"Stopped early, {len(report.failures)} draft(s) not made: {report.aborted}", "error")
-    else:
-        for failure in sorted(report.failures, key=lambda o: o.index):
-            session.flash(f"Draft {failure.index} {failure.status}: {failure.error}", "error")
+def _card(d: Desk, c: DraftCard) -> None:
+    with st.container(border=True):
+        st.markdown(md_escape(f"Draft {c.index}") + (f" · **{c.variant_id}**" if c.variant_id else "")
+                    + f" · {BADGES.get(c.status, md_escape(c.status))}")
+        st.caption(md_escape(c.line()))
+        if c.variant_id is None:
+            st.caption(md_escape(c.error or c.status_text))
+            return
+        try:
+            v = d.get_variant(c.variant_id)
+        except CopydeskError as exc:
+            st.caption(md_escape(str(exc)))
+            return
+        variant_view.show_revision(v.current)
+
+
+def _draw(d: Desk, state: RunState) -> None:
+    if not state.cards:
+        st.caption("Each draft appears here the moment it is done.")
+    for c in reversed(state.cards):  # newest first: it is the one to look at
+        _card(d, c)
+
+
+def _follow(d: Desk, ws: Workspace, user: User, run: LiveRun, where: Any) -> None:
+    """Draw ``run`` in ``where`` until it ends, then show its outcome. A click anywhere
+    (Cancel included) ends this script run; the next one comes back here."""
+    state = run.state()
+    with where:
+        st.subheader(f"Drafting {run.n} variant(s) of {run.brief_id}")
+        st.button("Cancelling…" if state.cancelled else "Cancel", key="generate_cancel",
+                  disabled=state.cancelled is not None or state.done,
+                  on_click=generation_view.cancel_run, args=(ws, user.name),
+                  help="Stops the drafts not finished yet; the finished ones stay saved as drafts.")
+        bar = st.progress(0.0)
+        cards = st.empty()
+    version = -1
+    while True:
+        bar.progress(generation_view.progress_value(state), text=generation_view.progress_text(state))
+        if state.version != version:
+            version = state.version
+            with cards.container():
+                _draw(d, state)
+        if state.done:
+            break
+        state = run.wait(version, POLL_SECONDS)
+    generation_view.forget_run(run)
+    st.session_state[LAST_RUN_KEY] = (state.brief_id, list(state.cards))
+    st.session_state[LAST_IDS_KEY] = [c.variant_id for c in state.kept]
+    for kind, message in generation_view.outcome_messages(state):
+        session.flash(message, kind)  # type: ignore[arg-type]
     st.rerun()
+
+
+def _last_run(brief: Brief) -> None:
+    held = st.session_state.get(LAST_RUN_KEY)
+    if not held or held[0] != brief.id:
+        return
+    cards: list[DraftCard] = held[1]
+    with st.expander(f"Last run: {len(cards)} draft(s)", expanded=True):
+        for c in sorted(cards, key=lambda c: c.index):
+            st.markdown(f"- {BADGES.get(c.status, md_escape(c.status))} " + md_escape(c.line())
+                        + (f" — {md_escape(c.error)}" if c.error else ""))
+
+
+def _personal_data(d: Desk, brief: Brief) -> tuple[bool, bool]:
+    """(may generate, send a redacted copy) after warning about personal data in ``brief``."""
+    try:
+        found = d.personal_data_in(brief)
+    except CopydeskError as exc:  # generation would stop on the same error
+        st.error(md_escape(str(exc)))
+        return False, False
+    if not found:
+        return True, False
+    st.warning(md_escape(f"This brief contains personal data: {describe(found)}. Nothing is sent to the "
+                         "model as it is. Fix it on the Briefs page (All briefs → this brief → "
+                         "'Save a redacted version'), or send a redacted copy this time:"))
+    redact = st.checkbox("Send a redacted copy (each span replaced by [REDACTED: pii])",
+                         key=f"generate_redact_{brief.id}")
+    return redact, redact
 
 
 def page() -> None:
@@ -58,10 +141,22 @@ def page() -> None:
     if not session.allowed(user, "variant.write"):
         st.info("Generating drafts needs the copywriter role.")
         return
+    assert d.workspace is not None
+    ws = d.workspace
+    run = generation_view.current_run(ws, user.name)
     briefs = d.list_briefs()
-    if not briefs:
+    if not briefs and run is None:
         st.info("No briefs yet: write one on the Briefs page first.")
         return
+    live = st.container()  # the run in progress, drawn last (it waits for the model)
+    if briefs:
+        _controls(d, user, briefs, busy=run is not None)
+        run = generation_view.current_run(ws, user.name)
+    if run is not None:
+        _follow(d, ws, user, run, live)
+
+
+def _controls(d: Desk, user: User, briefs: list[Brief], *, busy: bool) -> None:
     assert d.workspace is not None
     brief_id = st.selectbox("Brief", [b.id for b in briefs], key="generate_brief",
                             format_func=lambda i: f"{i} — {next(b.title for b in briefs if b.id == i)}")
@@ -76,32 +171,31 @@ def page() -> None:
                              captions=[endpoints.endpoint_label(configured), "base URL and model below; "
                                        "the key comes from OPENAI_API_KEY / COPYDESK_LLM_API_KEY"])
         except CopydeskError as exc:
-            st.error(str(exc))
+            st.error(md_escape(str(exc)))
             return
         base_url = model = ""
         if where == CUSTOM:
             base_url = st.text_input("Base URL", key="generate_base_url", placeholder="http://127.0.0.1:11434/v1")
             model = st.text_input("Model", key="generate_model", placeholder="e.g. llama3.2")
     n = c2.number_input("Variants", 1, 50, brief.variants, key=f"generate_n_{brief.id}")
-    redact = False
-    try:
-        found = d.personal_data_in(brief)
-    except CopydeskError as exc:  # generation would stop on the same error
-        st.error(md_escape(str(exc)))
-        found = []
-    if found:
-        st.warning(md_escape(f"This brief contains personal data: {describe(found)}. Generation refuses "
-                             "it; remove it on the Briefs page, or send a redacted copy."))
-        redact = st.checkbox("Send a redacted copy (each span replaced by [REDACTED: pii])",
-                             key=f"generate_redact_{brief.id}")
-    if st.button("Generate drafts", type="primary", key="generate_go"):
+    may, redact = _personal_data(d, brief)
+    why = ("a run of yours is going: wait for it or cancel it" if busy
+           else "" if may else "the brief holds personal data: fix it or tick 'Send a redacted copy'")
+    if st.button("Generate drafts", type="primary", key="generate_go", disabled=busy or not may,
+                 help=why or "drafts appear one by one as they are done; Cancel keeps the finished ones"):
         with session.errors_shown():
-            _run(d, user, brief.id, int(n), base_url, model, redact_pii=redact)
+            _start(d, user, brief.id, int(n), base_url, model, redact_pii=redact)
+    if why and busy:
+        st.caption(md_escape(why))
+    _last_run(brief)
+    _drafts(d, user, brief)
 
+
+def _drafts(d: Desk, user: User, brief: Brief) -> None:
     drafts = d.list_variants(brief_id=brief.id, status=Status.DRAFT.value)
     drafts += d.list_variants(brief_id=brief.id, status=Status.REJECTED.value)
     drafts.sort(key=lambda v: int(v.id[1:]), reverse=True)
-    last = set(st.session_state.get("generate_last", []))
+    last = set(st.session_state.get(LAST_IDS_KEY, []))
     st.subheader(f"Drafts of {brief.id}")
     if not drafts:
         st.info("No drafts or rejected variants for this brief.")
