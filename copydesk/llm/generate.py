@@ -18,12 +18,20 @@ before any prompt is rendered, every variant's first request is rendered and sca
 before any is sent, and :meth:`_Run._ask` scans the exact messages of every request,
 re-asks and revisions included, right before sending it. A revision request names a
 personal-data finding by kind and position, never by value.
+
+The first prompt can carry approved copy as examples (:mod:`copydesk.llm.examples`,
+chosen and screened by the caller; recorded in provenance) and the copywriter's
+controls: tone, length, and for a regeneration the draft being redone with an
+instruction. Each request and its reply go to ``on_request`` (the prompt log,
+:mod:`copydesk.llm.logs`) once the exchange is over; with ``price`` set, each draft's
+cost is computed from its tokens.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
+import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -31,16 +39,21 @@ from typing import Any, Literal
 from copydesk.errors import PrivacyError
 from copydesk.llm import similarity
 from copydesk.llm.client import Completion, EndpointError, LLMClient, Message, Usage
+from copydesk.llm.examples import NO_EXAMPLES, Selection, example_texts, prompt_examples
+from copydesk.llm.logs import LogEntry
 from copydesk.llm.parse import OutputInvalid, OutputTruncated, Style, check_finished, parse_reply
 from copydesk.llm.policy import GuardrailPolicy
 from copydesk.llm.privacy import MessageGuard, masked, screen_brief
 from copydesk.llm.prompts import PromptLibrary, RenderedPrompt
 from copydesk.llm.schemas import Draft, draft_model, response_schema
-from copydesk.llm.settings import LLMSettings
+from copydesk.llm.settings import LLMSettings, ModelPrice
 from copydesk.models import Brief, Finding
 from copydesk.vocab import REQUIRED_FIELDS, Category, Severity
 
 DraftStatus = Literal["ok", "blocked", "failed", "skipped", "duplicate"]
+Length = Literal["short", "medium", "long"]
+LENGTHS: tuple[Length, ...] = ("short", "medium", "long")
+NO_PRICE = "no price"
 
 
 @dataclass(frozen=True)
@@ -56,13 +69,19 @@ class GenerationOptions:
     redact_pii: bool = False
     #: Seconds for the whole run (None: no limit).
     deadline: float | None = None
+    #: The copywriter's controls: a tone ("warmer") and a length, put in the prompt.
+    tone: str | None = None
+    length: Length | None = None
 
     @classmethod
     def from_settings(
-        cls, settings: LLMSettings, *, redact_pii: bool = False, deadline: float | None = None
+        cls, settings: LLMSettings, *, redact_pii: bool = False, deadline: float | None = None,
+        tone: str | None = None, length: Length | None = None,
     ) -> GenerationOptions:
         """The run options of ``settings``; ``deadline`` (a flag) overrides the setting."""
         return cls(
+            tone=tone.strip() or None if tone is not None else None,
+            length=length,
             reask_attempts=settings.reask_attempts,
             repair_rounds=settings.repair_rounds,
             concurrency=settings.max_concurrency,
@@ -116,9 +135,35 @@ class GenerationResult:
     aborted: str | None = None
     #: Corrections the endpoint's 400s led to (format, token parameter, dropped fields).
     adjustments: list[str] = field(default_factory=list)
+    #: Names this run's rows in the prompt log.
+    run_id: str = ""
+    #: Why the prompt log could not be written, if it could not (the drafts are kept).
+    log_error: str | None = None
+
+
+@dataclass(frozen=True)
+class Regeneration:
+    """One draft redone: its current fields and the copywriter's instruction."""
+
+    variant_id: str
+    revision: int
+    fields: Mapping[str, str]
+    instruction: str
+
+    def provenance(self) -> dict[str, Any]:
+        return {"variant_id": self.variant_id, "revision": self.revision,
+                "instruction": self.instruction}
 
 
 OnDraft = Callable[[DraftOutcome], None]
+OnRequest = Callable[[LogEntry], object]
+
+
+def cost_of(usage: Usage, price: ModelPrice | None) -> float | None:
+    """What ``usage`` cost at ``price`` (per 1M tokens), or None with no price."""
+    if price is None:
+        return None
+    return (usage.prompt_tokens * price.input + usage.completion_tokens * price.output) / 1_000_000
 
 
 class DraftFailed(Exception):
@@ -155,6 +200,7 @@ class _Trace:
     events: list[str] = field(default_factory=list)
     followups: list[dict[str, Any]] = field(default_factory=list)
     last: Completion | None = None
+    index: int = 0
 
     def add(self, completion: Completion, seconds: float) -> None:
         self.usage = self.usage + completion.usage
@@ -191,12 +237,20 @@ class Generator:
         options: GenerationOptions | None = None,
         *,
         brand: str = "the brand",
+        examples: Selection = NO_EXAMPLES,
+        on_request: OnRequest | None = None,
+        price: ModelPrice | None = None,
+        actor: str | None = None,
     ) -> None:
         self.client = client
         self.prompts = prompts
         self.policy = policy
         self.options = options or GenerationOptions()
         self.brand = brand
+        self.examples = examples
+        self.on_request = on_request
+        self.price = price
+        self.actor = actor
 
     @property
     def style(self) -> Style:
@@ -213,23 +267,29 @@ class Generator:
     def run(
         self, brief: Brief, n: int, *, on_draft: OnDraft | None = None,
         existing: Mapping[str, Mapping[str, str]] | None = None,
+        regenerate: Regeneration | None = None,
     ) -> GenerationResult:
         """Blocking :meth:`arun`."""
-        return asyncio.run(self.arun(brief, n, on_draft=on_draft, existing=existing))
+        return asyncio.run(self.arun(brief, n, on_draft=on_draft, existing=existing,
+                                     regenerate=regenerate))
 
     async def arun(
         self, brief: Brief, n: int, *, on_draft: OnDraft | None = None,
         existing: Mapping[str, Mapping[str, str]] | None = None,
+        regenerate: Regeneration | None = None,
     ) -> GenerationResult:
         """Generate ``n`` variants of ``brief``. Raises PrivacyError before any request
         when the brief, or any first request rendered from it, holds personal data
         (unless redacting the brief); endpoint failures are recorded in the outcomes,
         and a fatal one (dead endpoint, bad key) stops the run. ``existing`` (variant
         id → message fields) are the brief's stored drafts: a near-duplicate of one is
-        not kept either."""
+        not kept either. With ``regenerate``, ``n`` is 1: the draft it names is redone
+        following its instruction."""
         started = time.perf_counter()
         sent_brief, redacted = screen_brief(brief, self.policy, redact_pii=self.options.redact_pii)
-        run = _Run(self, sent_brief, n, bool(redacted), on_draft, existing or {})
+        if regenerate is not None:
+            n = 1
+        run = _Run(self, sent_brief, n, bool(redacted), on_draft, existing or {}, regenerate)
         for messages in run.base.values():
             run.guard.check(messages)
         outcomes = await run.all()
@@ -237,6 +297,7 @@ class Generator:
             brief=sent_brief, outcomes=outcomes, redacted=redacted, style=self.style,
             elapsed=time.perf_counter() - started, aborted=run.aborted,
             adjustments=list(getattr(self.client, "adjustments", [])),
+            run_id=run.run_id, log_error=run.log_error,
         )
 
 
@@ -245,9 +306,12 @@ class _Run:
 
     def __init__(
         self, gen: Generator, brief: Brief, n: int, redacted: bool, on_draft: OnDraft | None,
-        existing: Mapping[str, Mapping[str, str]],
+        existing: Mapping[str, Mapping[str, str]], regenerate: Regeneration | None = None,
     ) -> None:
         self.gen = gen
+        self.regenerate = regenerate
+        self.run_id = uuid.uuid4().hex[:12]
+        self.log_error: str | None = None
         self.brief = brief
         self.n = n
         self.redacted = redacted
@@ -258,6 +322,9 @@ class _Run:
         self.kept: dict[str, frozenset[str]] = {
             f"stored variant {vid}": similarity.tokens(fields) for vid, fields in existing.items()
         }
+        # a draft that copies an approved example is re-asked like any near-duplicate
+        for label, fields in example_texts(gen.examples):
+            self.kept[label] = similarity.tokens(fields)
         self.channel = brief.channel
         self.style: Style = gen.style
         self.schema = response_schema(self.channel) if self.style == "json" else None
@@ -278,16 +345,33 @@ class _Run:
         self.guard.label(self.system.text, _label("system prompt", self.system))
         self.prompts: dict[int, RenderedPrompt] = {}
         self.base: dict[int, list[Message]] = {}
+        opts = gen.options
+        previous = None if regenerate is None else [
+            {"name": k, "text": v} for k, v in regenerate.fields.items() if v]
+        # the controls are a prompt of their own, added to the user prompt only when there
+        # is something to add, so a plain run sends generate-variant as it always did
+        self.controls: RenderedPrompt | None = None
+        if gen.examples.examples or opts.tone or opts.length or previous:
+            self.controls = gen.prompts.render(
+                "generate-controls", examples=prompt_examples(gen.examples),
+                tone=opts.tone or "", length=opts.length or "", previous=previous or [],
+                instruction=regenerate.instruction if regenerate is not None else "",
+            )
         for index in range(1, n + 1):
             prompt = gen.prompts.render(
                 "generate-variant", brief=brief.model_dump(mode="json"),
                 variant_number=index, variant_count=n, **self._vars(),
             )
-            self.guard.label(prompt.text, _label("user prompt", prompt))
+            user = prompt.text
+            name = _label("user prompt", prompt)
+            if self.controls is not None:
+                user += "\n" + self.controls.text
+                name = name[:-1] + f" with {self.controls.id} v{self.controls.version})"
+            self.guard.label(user, name)
             self.prompts[index] = prompt
             self.base[index] = [
                 {"role": "system", "content": self.system.text},
-                {"role": "user", "content": prompt.text},
+                {"role": "user", "content": user},
             ]
 
     def _vars(self) -> dict[str, Any]:
@@ -340,14 +424,41 @@ class _Run:
                 completion = await (call if remaining is None else asyncio.wait_for(call, remaining))
             except EndpointError as exc:
                 trace.failed(time.perf_counter() - started, exc)
+                self._log(messages, trace, None, time.perf_counter() - started, str(exc))
                 raise
             except TimeoutError:  # only the run's deadline: the backends raise EndpointError
                 trace.failed(time.perf_counter() - started)
                 self._deadline_passed()
+                self._log(messages, trace, None, time.perf_counter() - started,
+                          f"stopped: {self.aborted}")
                 raise _DeadlinePassed from None
         self.guard.received(completion.text)
         trace.add(completion, time.perf_counter() - started)
+        self._log(messages, trace, completion, time.perf_counter() - started, None)
         return completion
+
+    def _log(self, messages: list[Message], trace: _Trace, completion: Completion | None,
+             seconds: float, error: str | None) -> None:
+        """Hand the exchange to the prompt log; a log that cannot be written is reported
+        once and does not stop the run."""
+        gen = self.gen
+        if gen.on_request is None or self.log_error is not None:
+            return
+        usage = completion.usage if completion is not None else Usage()
+        entry = LogEntry(
+            run_id=self.run_id, messages=[dict(m) for m in messages],
+            response=completion.text if completion is not None else None,
+            model=completion.model if completion is not None else gen.client.model,
+            endpoint_kind=gen.client.endpoint_kind, actor=gen.actor, brief_id=self.brief.id,
+            variant_number=trace.index, purpose="generate" if len(messages) <= 2 else "follow-up",
+            finish_reason=completion.finish_reason if completion is not None else None,
+            prompt_tokens=usage.prompt_tokens, completion_tokens=usage.completion_tokens,
+            latency_s=round(seconds, 3), cost=cost_of(usage, gen.price), error=error,
+        )
+        try:
+            gen.on_request(entry)
+        except Exception as exc:  # the drafts matter more than their log
+            self.log_error = f"the prompt log could not be written: {exc}"
 
     def _reask(
         self, messages: list[Message], trace: _Trace, error: str, reply: str | None = None
@@ -431,7 +542,7 @@ class _Run:
         return list(self.gen.policy.check(self.channel, draft.fields(), brief=self.brief))
 
     async def _variant(self, index: int) -> DraftOutcome:
-        trace = _Trace()
+        trace = _Trace(index=index)
         prompt = self.prompts[index]
         base = self.base[index]
         outcome = DraftOutcome(index=index, status="failed")
@@ -529,10 +640,19 @@ class _Run:
         described = client.describe()
         opts = self.gen.options
         last = trace.last
+        cost = cost_of(trace.usage, self.gen.price)
+        controls: dict[str, Any] = {}
+        if opts.tone:
+            controls["tone"] = opts.tone
+        if opts.length:
+            controls["length"] = opts.length
+        if self.regenerate is not None:
+            controls["regenerated_from"] = self.regenerate.provenance()
         return {
             "generator": "copydesk.llm",
             "prompt": prompt.provenance(),
             "system_prompt": self.system.provenance(),
+            **({"controls_prompt": self.controls.provenance()} if self.controls else {}),
             "followup_prompts": trace.followups,
             "model": last.model if last else client.model,
             "model_label": client.label,
@@ -564,6 +684,11 @@ class _Run:
             "rationale": outcome.rationale,
             "variant_number": outcome.index,
             "brief_redacted": self.redacted,
+            "cost": round(cost, 6) if cost is not None else NO_PRICE,
+            **({"price_per_1m_tokens": self.gen.price.model_dump()} if self.gen.price else {}),
+            "log_run_id": self.run_id,
+            **self.gen.examples.provenance(),
+            **controls,
             **notes,
         }
 

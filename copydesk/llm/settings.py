@@ -15,7 +15,7 @@ from contextvars import ContextVar
 from typing import Any, Literal
 from urllib.parse import urlsplit, urlunsplit
 
-from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 from pydantic_core import PydanticCustomError
 from pydantic_settings import (
     BaseSettings,
@@ -36,6 +36,15 @@ OutputMode = Literal["auto", "json_schema", "json_object", "text", "labelled"]
 TokenParamSetting = Literal["auto", "max_tokens", "max_completion_tokens"]
 #: ``auto``: the model family's default (:mod:`copydesk.llm.families`); ``omit``: never sent.
 ReasoningEffort = Literal["auto", "omit", "none", "minimal", "low", "medium", "high"]
+
+
+class ModelPrice(BaseModel):
+    """What a model costs per 1M tokens (``llm.prices: {model: {input: X, output: Y}}``)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    input: float = Field(ge=0, description="price per 1M input (prompt) tokens")
+    output: float = Field(ge=0, description="price per 1M output (completion) tokens")
 
 
 class LLMSettings(BaseSettings):
@@ -110,6 +119,26 @@ class LLMSettings(BaseSettings):
     deployment: str | None = Field(default=None, description="Azure OpenAI deployment name")
     embedded_threads: int | None = Field(default=None, ge=1, description="llama.cpp threads")
     embedded_ctx: int = Field(default=2048, ge=512, description="embedded model context size")
+    examples: int = Field(
+        default=3, ge=0, le=10, description="approved variants of the same channel and stage put "
+        "in the prompt as examples (0: none)",
+    )
+    examples_min_recipients: int = Field(
+        default=100, ge=1, description="recipients a variant needs before its converted rate "
+        "ranks it as an example (fewer: ranked by newest approval)",
+    )
+    prices: dict[str, ModelPrice] = Field(
+        default_factory=dict, description="model -> {input: X, output: Y}, prices per 1M tokens, "
+        "for the cost per draft and per run",
+    )
+    log_prompts: bool = Field(
+        default=True, description="store every prompt and response of generation in the library "
+        "(copydesk llm logs)",
+    )
+
+    def price(self, model: str | None) -> ModelPrice | None:
+        """The price of ``model`` (exact name), or None when it has none."""
+        return self.prices.get(model) if model else None
 
     @classmethod
     def settings_customise_sources(
