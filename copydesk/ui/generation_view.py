@@ -193,19 +193,19 @@ class DraftCard:
     def status_text(self) -> str:
         return STATUS_TEXT.get(self.status, self.status)
 
-    def line(self) -> str:
-        """``draft 2 · V14 · ready to review · no findings · 41 tokens/s · 3.2 s model time · done at 5.0 s``."""
-        parts = [f"draft {self.index}"]
-        if self.variant_id:
-            parts.append(self.variant_id)
-        parts.append(self.status_text)
-        if self.variant_id:
-            parts.append(self.findings)
+    def facts(self) -> str:
+        """``no findings · 41.0 tokens/s · 3.2 s model time, 1 call(s) · done at 5.0 s``."""
+        parts = [self.findings] if self.variant_id else []
         rate = self.tokens_per_second
         parts.append(f"{rate:.1f} tokens/s" if rate is not None else "tokens/s not reported")
         parts.append(f"{self.model_seconds:.1f} s model time, {self.attempts} call(s)")
         parts.append(f"done at {self.finished_at:.1f} s")
         return " · ".join(parts)
+
+    def line(self) -> str:
+        """``draft 2 · V14 · ready to review · `` and :meth:`facts`."""
+        return " · ".join([f"draft {self.index}", *([self.variant_id] if self.variant_id else []),
+                           self.status_text, self.facts()])
 
 
 def findings_summary(findings: Sequence[Finding]) -> str:

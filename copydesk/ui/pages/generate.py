@@ -55,7 +55,7 @@ def _card(d: Desk, c: DraftCard) -> None:
     with st.container(border=True):
         st.markdown(md_escape(f"Draft {c.index}") + (f" · **{c.variant_id}**" if c.variant_id else "")
                     + f" · {BADGES.get(c.status, md_escape(c.status))}")
-        st.caption(md_escape(c.line()))
+        st.caption(md_escape(c.facts()))
         if c.variant_id is None:
             st.caption(md_escape(c.error or c.status_text))
             return
@@ -111,7 +111,9 @@ def _last_run(brief: Brief) -> None:
     cards: list[DraftCard] = held[1]
     with st.expander(f"Last run: {len(cards)} draft(s)", expanded=True):
         for c in sorted(cards, key=lambda c: c.index):
-            st.markdown(f"- {BADGES.get(c.status, md_escape(c.status))} " + md_escape(c.line())
+            st.markdown(f"- {BADGES.get(c.status, md_escape(c.status))} "
+                        + md_escape(f"draft {c.index}" + (f" · {c.variant_id}" if c.variant_id else "")
+                                    + f" · {c.facts()}")
                         + (f" — {md_escape(c.error)}" if c.error else ""))
 
 
