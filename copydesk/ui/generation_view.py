@@ -197,7 +197,10 @@ class DraftCard:
         """``no findings · 41.0 tokens/s · 3.2 s model time, 1 call(s) · done at 5.0 s``."""
         parts = [self.findings] if self.variant_id else []
         rate = self.tokens_per_second
-        parts.append(f"{rate:.1f} tokens/s" if rate is not None else "tokens/s not reported")
+        if rate is not None:
+            parts.append(f"{rate:.1f} tokens/s")
+        else:  # an endpoint may report no usage; a draft not made may have had no reply
+            parts.append("tokens/s not reported" if self.variant_id else "no tokens back")
         parts.append(f"{self.model_seconds:.1f} s model time, {self.attempts} call(s)")
         parts.append(f"done at {self.finished_at:.1f} s")
         return " · ".join(parts)

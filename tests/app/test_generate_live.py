@@ -88,7 +88,7 @@ def test_card_reports_status_findings_tokens_per_second_and_time() -> None:
     assert generation_view.findings_summary(outcome.findings) == (
         "2 finding(s): 1 block (claims.superlative), 1 warn")
     silent = generation_view.card(DraftRecord(DraftOutcome(index=1, status="failed", error="x")), 1.0)
-    assert silent.tokens_per_second is None and "tokens/s not reported" in silent.line()
+    assert silent.tokens_per_second is None and "· no tokens back ·" in silent.line()
 
 
 def test_a_draft_not_made_because_of_cancel_is_called_cancelled() -> None:
