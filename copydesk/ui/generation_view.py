@@ -181,6 +181,8 @@ class DraftCard:
     finished_at: float
     attempts: int
     error: str | None = None
+    #: What the draft's requests cost at the model's ``llm.prices`` (None: no price).
+    cost: float | None = None
 
     @property
     def tokens_per_second(self) -> float | None:
@@ -202,6 +204,8 @@ class DraftCard:
         else:  # an endpoint may report no usage; a draft not made may have had no reply
             parts.append("tokens/s not reported" if self.variant_id else "no tokens back")
         parts.append(f"{self.model_seconds:.1f} s model time, {self.attempts} call(s)")
+        if self.cost is not None:
+            parts.append(f"cost {money(self.cost)}")
         parts.append(f"done at {self.finished_at:.1f} s")
         return " · ".join(parts)
 
@@ -209,6 +213,11 @@ class DraftCard:
         """``draft 2 · V14 · ready to review · `` and :meth:`facts`."""
         return " · ".join([f"draft {self.index}", *([self.variant_id] if self.variant_id else []),
                            self.status_text, self.facts()])
+
+
+def money(cost: float) -> str:
+    """A cost as the CLI shows it: six decimals at most."""
+    return f"{cost:.6f}".rstrip("0").rstrip(".") if cost else "0"
 
 
 def findings_summary(findings: Sequence[Finding]) -> str:
@@ -233,6 +242,7 @@ def card(record: DraftRecord, finished_at: float, *, cancelled: str | None = Non
     if record.variant is None and cancelled is not None and cancelled in (outcome.error or ""):
         status = "cancelled"
     findings = record.variant.current.findings if record.variant is not None else outcome.findings
+    cost = outcome.provenance.get("cost")  # a number, or "no price"
     return DraftCard(
         index=outcome.index, status=status,
         variant_id=record.variant.id if record.variant is not None else None,
@@ -241,6 +251,7 @@ def card(record: DraftRecord, finished_at: float, *, cancelled: str | None = Non
         completion_tokens=outcome.usage.completion_tokens, model_seconds=outcome.latency,
         finished_at=finished_at, attempts=outcome.attempts,
         error=None if record.variant is not None else outcome.error,
+        cost=float(cost) if isinstance(cost, (int, float)) else None,
     )
 
 
@@ -273,6 +284,12 @@ class RunState:
     def kept(self) -> tuple[DraftCard, ...]:
         """The drafts saved to the library."""
         return tuple(c for c in self.cards if c.variant_id is not None)
+
+    @property
+    def cost(self) -> float | None:
+        """What the drafts done so far cost (None: the model has no price)."""
+        costs = [c.cost for c in self.cards if c.cost is not None]
+        return sum(costs) if costs else None
 
     @property
     def estimate_left(self) -> float | None:
@@ -320,8 +337,9 @@ def outcome_messages(state: RunState) -> list[tuple[str, str]]:
                                f"{not_made} not made."))
         return out
     if kept:
+        priced = f" (cost {money(state.cost)})" if state.cost is not None else ""
         out.append(("success", f"{kept} of {state.requested} draft(s) created in {state.elapsed:.1f}s "
-                               f"with {state.model_label}."))
+                               f"with {state.model_label}{priced}."))
     if state.aborted:
         not_made = len([c for c in state.cards if c.variant_id is None])
         out.append(("error", f"Stopped early, {not_made} draft(s) not made: {state.aborted}"))
@@ -435,7 +453,7 @@ class LiveRun:
             try:
                 report = generate_for_brief(
                     desk, self.brief_id, actor=self.actor, n=self.n, client=client, policy=desk.policy,
-                    on_progress=self._on_progress, options=self.options,
+                    on_progress=self._on_progress, options=self.options, settings=self.settings,
                 )
             finally:
                 client.close()

@@ -148,6 +148,22 @@ def test_each_draft_is_saved_and_reported_when_done_and_cancel_keeps_it(
     assert len(fake_llm.chat_requests()) == 3  # nothing was asked after the cancel
 
 
+def test_a_priced_model_shows_each_drafts_cost_and_the_runs(
+    team_desk: Desk, app_ws: Workspace, fake_llm: FakeOpenAI, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("COPYDESK_LLM_PRICES", json.dumps({"fake-model": {"input": 1.0, "output": 2.0}}))
+    fake_llm.default = lambda request: clean_draft(len(fake_llm.requests))
+    run = _live_run(app_ws, 2).start()
+    run.join(RUN_TIMEOUT)
+    end = run.state()
+    # 40 prompt and 30 completion tokens a call: (40 × 1 + 30 × 2) / 1M
+    assert [c.cost for c in end.cards] == [0.0001, 0.0001]
+    assert all("· cost 0.0001 ·" in c.line() for c in end.cards)
+    assert end.cost == pytest.approx(0.0002)
+    (kind, text), = generation_view.outcome_messages(end)
+    assert kind == "success" and text.endswith("with fake-model (openai) (cost 0.0002).")
+
+
 def test_one_run_per_user_at_a_time(
     team_desk: Desk, app_ws: Workspace, fake_llm: FakeOpenAI, gate: threading.Event
 ) -> None:
