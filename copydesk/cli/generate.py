@@ -120,8 +120,11 @@ def _print_report(report: Any, client: LLMClient) -> None:
     table = Table(title=f"{lit(report.brief_id)}: {len(report.variants)} of {report.requested} "
                         f"variant(s) created")
     numeric = ("#", "attempts", "retries", "repairs", "tokens", "time", "cost")
+    # a cost column only for a priced model (the line under the table says "no price"),
+    # last, so the columns before it keep their places for anyone reading the table
+    priced = any(isinstance(r.outcome.provenance.get("cost"), (int, float)) for r in report.records)
     for col in ("#", "variant", "guardrails", "attempts", "retries", "repairs", "tokens", "time",
-                "cost", "retries and fallbacks"):
+                "retries and fallbacks", *(("cost",) if priced else ())):
         table.add_column(col, justify="right" if col in numeric else "left")
     for record in sorted(report.records, key=lambda r: r.outcome.index):
         o = record.outcome
@@ -136,8 +139,8 @@ def _print_report(report: Any, client: LLMClient) -> None:
             guard = f"[{STATUS_STYLE[o.status]}]{o.status}[/]: {lit(o.error or '')}"
         table.add_row(str(o.index), cell(record.variant.id if record.variant else "-"), guard,
                       str(o.attempts), str(o.retries + o.fallbacks), str(o.repair_rounds),
-                      str(o.usage.total_tokens), f"{o.latency:.1f}s",
-                      money(o.provenance.get("cost")), lit(_events(o.events)))
+                      str(o.usage.total_tokens), f"{o.latency:.1f}s", lit(_events(o.events)),
+                      *((money(o.provenance.get("cost")),) if priced else ()))
     console.print(table)
     model = EMBEDDED_LABEL if client.endpoint_kind == "embedded" else client.label
     console.print(f"model: {lit(model)} · tokens: {report.usage.total_tokens} · "

@@ -139,3 +139,21 @@ def test_an_unpriced_model_says_no_price(gen_desk: Desk, fake_openai: FakeOpenAI
 def test_a_bad_price_names_the_setting() -> None:
     with pytest.raises(UsageError, match=r"prices\.fake-model\.output"):
         load_settings({"prices": {"fake-model": {"input": 1, "output": -2}}})
+
+
+def test_the_table_shows_cost_per_draft_and_run_for_a_priced_model(
+    gen_desk: Desk, fake_openai: FakeOpenAI, cli: Any
+) -> None:
+    assert gen_desk.workspace is not None
+    config = gen_desk.workspace.config_path
+    config.write_text(config.read_text(encoding="utf-8")
+                      + "\nllm:\n  prices:\n    fake-model: {input: 1000, output: 1000}\n", encoding="utf-8")
+    result = _cli(cli, gen_desk, fake_openai, "-n", "1")
+    assert result.code == 0, result
+    (variant,) = gen_desk.list_variants(brief_id=BRIEF)
+    cost = variant.current.provenance["cost"]
+    assert isinstance(cost, float) and cost > 0
+    header = next(line for line in result.out.splitlines() if "guardrails" in line)
+    assert header.rstrip(" │┃").endswith("cost")
+    shown = f"{cost:.6f}".rstrip("0").rstrip(".")
+    assert f"cost: {shown} ·" in result.out and result.out.count(shown) >= 2
