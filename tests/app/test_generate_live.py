@@ -212,6 +212,21 @@ def test_generate_page_lists_each_draft_with_status_tokens_per_second_and_time(
     assert generation_view.current_run(team_desk.workspace, "ana") is None  # type: ignore[arg-type]
 
 
+def test_generate_uses_the_endpoint_and_count_typed_on_the_page(team_desk: Desk, fake_llm: FakeOpenAI) -> None:
+    fake_llm.default = lambda request: clean_draft(len(fake_llm.requests))
+    at = open_page("ana", "generate")
+    at.selectbox(key="generate_brief").select(BRIEF).run()
+    at.radio(key="generate_where").set_value("Another OpenAI-compatible endpoint").run()
+    at.text_input(key="generate_base_url").input(fake_llm.base_url)
+    at.text_input(key="generate_model").input("other-model")
+    at.number_input(key=f"generate_n_{BRIEF}").set_value(1)
+    at.button(key="generate_go").click().run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    assert [r.body["model"] for r in fake_llm.chat_requests()] == ["other-model"]
+    (v,) = team_desk.list_variants(brief_id=BRIEF)
+    assert v.current.provenance["model"] == "other-model"
+
+
 def test_cancel_on_the_page_keeps_the_finished_draft(
     team_desk: Desk, app_ws: Workspace, fake_llm: FakeOpenAI, gate: threading.Event
 ) -> None:
@@ -392,6 +407,7 @@ def test_in_the_browser_drafts_appear_as_they_finish_and_cancel_keeps_them(
             page.get_by_text(kept.id, exact=True).first.wait_for()  # its card: "Draft N · **V1** · …"
             page.get_by_text("tokens/s · ").first.wait_for()
             assert fake_llm.pending == 0 and not gate.is_set()
+            assert page.get_by_role("button", name="Generate drafts").is_disabled()  # one run at a time
             page.screenshot(path=str(ARTIFACTS / "01-first-draft-while-running.png"), full_page=True)
             page.get_by_role("button", name="Cancel").click()
             page.get_by_text("Generation cancelled by ana: 1 finished draft(s) kept, 2 not made.").first.wait_for()

@@ -48,7 +48,22 @@ def _start(d: Desk, user: User, brief_id: str, n: int, base_url: str, model: str
     run = LiveRun(d.workspace, brief_id, actor=user.name, n=n, settings=settings, options=options)
     started = generation_view.start_run(run)
     if not started.new:
-        st.info("A run of yours is already going; it is shown below (cancel it to start another).")
+        session.flash("A run of yours is already going; it is shown below (cancel it to start another).", "info")
+
+
+def _generate_clicked(d: Desk, user: User) -> None:
+    # a callback, so the run has started before the page is drawn (Generate shows as
+    # busy at once); the inputs are read from the session, which holds this click's values
+    ss = st.session_state
+    brief_id = str(ss.get("generate_brief", ""))
+    custom = ss.get("generate_where") == CUSTOM
+    try:
+        _start(d, user, brief_id, int(ss.get(f"generate_n_{brief_id}", 1)),
+               str(ss.get("generate_base_url", "")) if custom else "",
+               str(ss.get("generate_model", "")) if custom else "",
+               redact_pii=bool(ss.get(f"generate_redact_{brief_id}", False)))
+    except CopydeskError as exc:
+        session.flash(str(exc), "error")
 
 
 def _card(d: Desk, c: DraftCard) -> None:
@@ -117,21 +132,21 @@ def _last_run(brief: Brief) -> None:
                         + (f" — {md_escape(c.error)}" if c.error else ""))
 
 
-def _personal_data(d: Desk, brief: Brief) -> tuple[bool, bool]:
-    """(may generate, send a redacted copy) after warning about personal data in ``brief``."""
+def _personal_data(d: Desk, brief: Brief) -> bool:
+    """Whether generating may start, after warning about personal data in ``brief``
+    (then only with *Send a redacted copy* ticked)."""
     try:
         found = d.personal_data_in(brief)
     except CopydeskError as exc:  # generation would stop on the same error
         st.error(md_escape(str(exc)))
-        return False, False
+        return False
     if not found:
-        return True, False
+        return True
     st.warning(md_escape(f"This brief contains personal data: {describe(found)}. Nothing is sent to the "
                          "model as it is. Fix it on the Briefs page (All briefs → this brief → "
                          "'Save a redacted version'), or send a redacted copy this time:"))
-    redact = st.checkbox("Send a redacted copy (each span replaced by [REDACTED: pii])",
-                         key=f"generate_redact_{brief.id}")
-    return redact, redact
+    return st.checkbox("Send a redacted copy (each span replaced by [REDACTED: pii])",
+                       key=f"generate_redact_{brief.id}")
 
 
 def page() -> None:
@@ -175,18 +190,16 @@ def _controls(d: Desk, user: User, briefs: list[Brief], *, busy: bool) -> None:
         except CopydeskError as exc:
             st.error(md_escape(str(exc)))
             return
-        base_url = model = ""
-        if where == CUSTOM:
-            base_url = st.text_input("Base URL", key="generate_base_url", placeholder="http://127.0.0.1:11434/v1")
-            model = st.text_input("Model", key="generate_model", placeholder="e.g. llama3.2")
-    n = c2.number_input("Variants", 1, 50, brief.variants, key=f"generate_n_{brief.id}")
-    may, redact = _personal_data(d, brief)
+        if where == CUSTOM:  # read by _generate_clicked from the session, like the rest
+            st.text_input("Base URL", key="generate_base_url", placeholder="http://127.0.0.1:11434/v1")
+            st.text_input("Model", key="generate_model", placeholder="e.g. llama3.2")
+    c2.number_input("Variants", 1, 50, brief.variants, key=f"generate_n_{brief.id}")
+    may = _personal_data(d, brief)
     why = ("a run of yours is going: wait for it or cancel it" if busy
            else "" if may else "the brief holds personal data: fix it or tick 'Send a redacted copy'")
-    if st.button("Generate drafts", type="primary", key="generate_go", disabled=busy or not may,
-                 help=why or "drafts appear one by one as they are done; Cancel keeps the finished ones"):
-        with session.errors_shown():
-            _start(d, user, brief.id, int(n), base_url, model, redact_pii=redact)
+    st.button("Generate drafts", type="primary", key="generate_go", disabled=busy or not may,
+              on_click=_generate_clicked, args=(d, user),
+              help=why or "drafts appear one by one as they are done; Cancel keeps the finished ones")
     if why and busy:
         st.caption(md_escape(why))
     _last_run(brief)
