@@ -27,7 +27,7 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from copydesk.errors import CopydeskError
 from copydesk.llm.client import Completion, EndpointError, LLMClient, Message, ResponseSchema, Usage
@@ -325,11 +325,14 @@ def progress_value(state: RunState) -> float:
     return min(1.0, state.finished / state.requested) if state.requested else 1.0
 
 
-def outcome_messages(state: RunState) -> list[tuple[str, str]]:
+MessageKind = Literal["success", "error", "info", "warning"]
+
+
+def outcome_messages(state: RunState) -> list[tuple[MessageKind, str]]:
     """(kind, text) for the page to show once a run has ended."""
     if state.error is not None:
         return [("error", state.error)]
-    out: list[tuple[str, str]] = []
+    out: list[tuple[MessageKind, str]] = []
     kept = len(state.kept)
     if state.cancelled is not None:
         not_made = state.requested - kept

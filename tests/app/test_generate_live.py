@@ -268,7 +268,7 @@ def test_generate_is_disabled_for_a_brief_with_personal_data_until_redacting(
     at = open_page("ana", "generate")
     at.selectbox(key="generate_brief").select(BRIEF).run()
     assert at.button(key="generate_go").disabled
-    assert "Save a redacted version" in texts(at) and "--redact-pii" not in texts(at)
+    assert "Replace with a redacted version" in texts(at) and "--redact-pii" not in texts(at)
     at.checkbox(key=f"generate_redact_{BRIEF}").check().run()
     assert not at.button(key="generate_go").disabled
 

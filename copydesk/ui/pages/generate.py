@@ -115,7 +115,7 @@ def _follow(d: Desk, ws: Workspace, user: User, run: LiveRun, where: Any) -> Non
     st.session_state[LAST_RUN_KEY] = (state.brief_id, list(state.cards))
     st.session_state[LAST_IDS_KEY] = [c.variant_id for c in state.kept]
     for kind, message in generation_view.outcome_messages(state):
-        session.flash(message, kind)  # type: ignore[arg-type]
+        session.flash(message, kind)
     st.rerun()
 
 
@@ -144,7 +144,7 @@ def _personal_data(d: Desk, brief: Brief) -> bool:
         return True
     st.warning(md_escape(f"This brief contains personal data: {describe(found)}. Nothing is sent to the "
                          "model as it is. Fix it on the Briefs page (All briefs → this brief → "
-                         "'Save a redacted version'), or send a redacted copy this time:"))
+                         "'Replace with a redacted version'), or send a redacted copy this time:"))
     return st.checkbox("Send a redacted copy (each span replaced by [REDACTED: pii])",
                        key=f"generate_redact_{brief.id}")
 
