@@ -34,9 +34,10 @@ import time
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Literal
 
-from copydesk.errors import PrivacyError
+from copydesk.errors import NotFoundError, PrivacyError
 from copydesk.llm import similarity
 from copydesk.llm.client import Completion, EndpointError, LLMClient, Message, Usage
 from copydesk.llm.examples import NO_EXAMPLES, Selection, example_texts, prompt_examples
@@ -44,7 +45,7 @@ from copydesk.llm.logs import LogEntry
 from copydesk.llm.parse import OutputInvalid, OutputTruncated, Style, check_finished, parse_reply
 from copydesk.llm.policy import GuardrailPolicy
 from copydesk.llm.privacy import MessageGuard, masked, screen_brief
-from copydesk.llm.prompts import PromptLibrary, RenderedPrompt
+from copydesk.llm.prompts import PromptLibrary, PromptTemplate, RenderedPrompt, load_prompt
 from copydesk.llm.schemas import Draft, draft_model, response_schema
 from copydesk.llm.settings import LLMSettings, ModelPrice
 from copydesk.models import Brief, Finding
@@ -54,6 +55,7 @@ DraftStatus = Literal["ok", "blocked", "failed", "skipped", "duplicate"]
 Length = Literal["short", "medium", "long"]
 LENGTHS: tuple[Length, ...] = ("short", "medium", "long")
 NO_PRICE = "no price"
+CONTROLS_PROMPT = "generate-controls"
 
 
 @dataclass(frozen=True)
@@ -352,8 +354,8 @@ class _Run:
         # is something to add, so a plain run sends generate-variant as it always did
         self.controls: RenderedPrompt | None = None
         if gen.examples.examples or opts.tone or opts.length or previous:
-            self.controls = gen.prompts.render(
-                "generate-controls", examples=prompt_examples(gen.examples),
+            self.controls = _controls_template(gen.prompts).render(
+                examples=prompt_examples(gen.examples),
                 tone=opts.tone or "", length=opts.length or "", previous=previous or [],
                 instruction=regenerate.instruction if regenerate is not None else "",
             )
@@ -700,6 +702,20 @@ class _Run:
         except Exception as exc:  # saving failed: stop asking for more drafts
             self.callback_error = exc
             self.aborted = f"saving a draft failed: {exc}"
+
+
+def _controls_template(prompts: PromptLibrary) -> PromptTemplate:
+    """The workspace's ``generate-controls`` prompt; a workspace made before it existed
+    uses the sample's (as ``llm check`` does with its prompt)."""
+    try:
+        return prompts.get(CONTROLS_PROMPT)
+    except NotFoundError:
+        from copydesk.scaffold import sample_root
+
+        sample = Path(str(sample_root() / "prompts" / f"{CONTROLS_PROMPT}.j2"))
+        if not sample.is_file():
+            raise
+        return load_prompt(sample)
 
 
 def _label(what: str, prompt: RenderedPrompt) -> str:

@@ -157,3 +157,16 @@ def test_the_table_shows_cost_per_draft_and_run_for_a_priced_model(
     assert header.rstrip(" │┃").endswith("cost")
     shown = f"{cost:.6f}".rstrip("0").rstrip(".")
     assert f"cost: {shown} ·" in result.out and result.out.count(shown) >= 2
+
+
+def test_a_workspace_without_the_controls_prompt_uses_the_samples(
+    gen_desk: Desk, fake_openai: FakeOpenAI, cli: Any
+) -> None:
+    assert gen_desk.workspace is not None
+    (gen_desk.workspace.prompts_dir / "generate-controls.j2").unlink()
+    result = _cli(cli, gen_desk, fake_openai, "-n", "1", "--tone", "warmer")
+    assert result.code == 0, result
+    (sent,) = fake_openai.chat_requests()
+    assert "Tone for this draft: warmer." in sent.messages[1]["content"]
+    (variant,) = gen_desk.list_variants(brief_id=BRIEF)
+    assert variant.current.provenance["controls_prompt"]["id"] == "generate-controls"
