@@ -82,6 +82,14 @@ def test_sms_template_adds_opt_out() -> None:
     assert out["rendered_txt"] == "Siân, trail runners are back in stock. Reply STOP to opt out."
 
 
+def test_sms_template_does_not_repeat_an_opt_out_the_copy_carries() -> None:
+    sms = content("S2", "sms-active-restock", channel="sms",
+                  fields={"text": "Trail runners are back. Reply STOP to opt out."})
+    r = MessageRenderer("sms", load_channel_template(TEMPLATES, "sms/default"), campaign_id="s")
+    out = r.render(sms, {"contact_id": "C1"})
+    assert out["rendered_txt"] == "Trail runners are back. Reply STOP to opt out."
+
+
 def test_very_long_values_render_intact() -> None:
     name = "A" * 1_000_000
     out = render_email(first_name=name)
