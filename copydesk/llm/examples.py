@@ -143,3 +143,20 @@ def prompt_examples(selection: Selection) -> list[dict[str, Any]]:
 def example_texts(selection: Selection) -> Sequence[tuple[str, Mapping[str, str]]]:
     """(label, fields) of each example, for the near-duplicate check."""
     return [(f"approved example {e.variant_id} r{e.revision}", e.fields) for e in selection.examples]
+
+
+_HOOK_FIELDS = ("subject", "title", "headline")
+_TOPIC_FIELDS = ("body", "text", "description")
+
+
+def offline_examples(selection: Selection) -> list[dict[str, str]]:
+    """The examples as the embedded model's hook prompt reads them: the approved line
+    (subject, title or headline) and, as its topic, the first sentence of the copy."""
+    out = []
+    for e in selection.examples:
+        line = next((e.fields[f] for f in _HOOK_FIELDS if e.fields.get(f)), "")
+        body = next((e.fields[f] for f in _TOPIC_FIELDS if e.fields.get(f)), "")
+        topic = body.split(". ")[0].strip()
+        if line and topic and "{" not in line:
+            out.append({"topic": topic, "line": line})
+    return out

@@ -38,9 +38,9 @@ from pathlib import Path
 from typing import Any, Literal
 
 from copydesk.errors import NotFoundError, PrivacyError
-from copydesk.llm import similarity
+from copydesk.llm import offline, similarity
 from copydesk.llm.client import Completion, EndpointError, LLMClient, Message, Usage
-from copydesk.llm.examples import NO_EXAMPLES, Selection, example_texts, prompt_examples
+from copydesk.llm.examples import NO_EXAMPLES, Selection, example_texts, offline_examples, prompt_examples
 from copydesk.llm.logs import LogEntry
 from copydesk.llm.parse import OutputInvalid, OutputTruncated, Style, check_finished, parse_reply
 from copydesk.llm.policy import GuardrailPolicy
@@ -294,7 +294,11 @@ class Generator:
         run = _Run(self, sent_brief, n, bool(redacted), on_draft, existing or {}, regenerate)
         for messages in run.base.values():
             run.guard.check(messages)
-        outcomes = await run.all()
+        # the embedded backend composes offline drafts for this brief (no effect on others);
+        # approved copy of the same channel and stage gives its hook examples
+        with offline.drafting(sent_brief, self.policy, self.brand, prompts=self.prompts,
+                              examples=offline_examples(self.examples)):
+            outcomes = await run.all()
         return GenerationResult(
             brief=sent_brief, outcomes=outcomes, redacted=redacted, style=self.style,
             elapsed=time.perf_counter() - started, aborted=run.aborted,

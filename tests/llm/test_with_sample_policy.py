@@ -81,11 +81,10 @@ def test_embedded_model_drafts_are_parsed_checked_and_stored(sample_desk: Desk) 
     )
     assert report.model_label == EMBEDDED_LABEL
     assert len(report.records) == 2
-    # The demo model often writes no usable SMS (markup, labels, five segments): such
-    # a draft fails with the reason after every re-ask, it is never saved as copy.
-    for failure in report.failures:
-        assert failure.status == "failed" and failure.attempts == 4 and failure.latency > 0
-        assert "no valid output after 4 attempts" in (failure.error or "")
+    # Through the generator the embedded model composes offline drafts: it writes only a
+    # short hook, the facts come verbatim from the brief (docs/methods/generation.md)
+    assert report.failures == [] and len(report.variants) == 2
+    brief = sample_desk.get_brief("sms-active-restock")
     assert len(checked) >= len(report.variants)
     for variant in report.variants:
         stored = sample_desk.get_variant(variant.id)
@@ -93,6 +92,8 @@ def test_embedded_model_drafts_are_parsed_checked_and_stored(sample_desk: Desk) 
         assert stored.current.provenance["endpoint_kind"] == "embedded"
         assert stored.current.provenance["model_label"] == EMBEDDED_LABEL
         assert stored.current.provenance["parameters"]["output_style"] == "labelled"
+        assert brief.key_message.rstrip(".") in stored.current.content.fields["text"]
+        assert "Reply STOP to opt out" in stored.current.content.fields["text"]
 
 
 def test_prompt_carries_the_registered_offer_wording(
