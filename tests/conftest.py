@@ -36,8 +36,12 @@ def _isolate(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
             monkeypatch.delenv(var, raising=False)
     monkeypatch.setenv("TLDEXTRACT_PUBLIC_SUFFIX_LIST_URLS", "")
     monkeypatch.chdir(tmp_path)
+    main_module = sys.modules["__main__"]
     yield
     clock.freeze(None)
+    # streamlit's AppTest leaves __main__ pointing at its generated script; a render
+    # worker started later (spawn) would run that script and die
+    sys.modules["__main__"] = main_module
 
 
 @pytest.fixture
