@@ -247,3 +247,26 @@ def _regeneration(
             f"{variant.current.author}: regenerate only your own drafts (or generate a new variant)"
         )
     return Regeneration(variant.id, variant.current.number, dict(variant.current.content.fields), text)
+
+
+def regenerate(desk: Desk, variant_id: str, *, actor: str, instruction: str) -> GenerationReport:
+    """Redo ``actor``'s own draft ``variant_id`` following ``instruction``, with the
+    workspace's endpoint, as the draft's next revision (the app's action; the CLI's is
+    ``generate --regenerate``). Refusals (not your draft, not a draft) come before any
+    request."""
+    from copydesk.llm.factory import make_client
+    from copydesk.services.endpoints import endpoint_settings
+
+    if desk.workspace is None:
+        raise UsageError("no workspace: nothing to regenerate with")
+    variant = desk.get_variant(variant_id)
+    settings = endpoint_settings(desk.workspace)
+    client = make_client(settings)
+    try:
+        return generate_for_brief(
+            desk, variant.brief_id, actor=actor, n=1, client=client, policy=desk.policy,
+            options=GenerationOptions.from_settings(settings), settings=settings,
+            regenerate=variant_id, instruction=instruction,
+        )
+    finally:
+        client.close()

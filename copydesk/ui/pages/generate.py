@@ -13,10 +13,10 @@ from typing import Any
 import streamlit as st
 
 from copydesk.errors import CopydeskError
-from copydesk.llm.generate import GenerationOptions
+from copydesk.llm.generate import GenerationOptions, Length
 from copydesk.llm.privacy import describe
 from copydesk.models import Brief, User
-from copydesk.services import Desk, endpoints
+from copydesk.services import Desk, endpoints, generation
 from copydesk.ui import generation_view, session, variant_view
 from copydesk.ui.generation_view import DraftCard, LiveRun, RunState
 from copydesk.ui.highlight import md_escape
@@ -41,10 +41,15 @@ BADGES: dict[str, str] = {
 }
 
 
-def _start(d: Desk, user: User, brief_id: str, n: int, base_url: str, model: str, *, redact_pii: bool) -> None:
+LENGTHS: dict[str, Length | None] = {"as the brief says": None, "short": "short", "medium": "medium",
+                                      "long": "long"}
+
+
+def _start(d: Desk, user: User, brief_id: str, n: int, base_url: str, model: str, *, redact_pii: bool,
+           tone: str = "", length: Length | None = None, temperature: float | None = None) -> None:
     assert d.workspace is not None
-    settings = endpoints.endpoint_settings(d.workspace, base_url=base_url, model=model)
-    options = GenerationOptions.from_settings(settings, redact_pii=redact_pii)
+    settings = endpoints.endpoint_settings(d.workspace, base_url=base_url, model=model, temperature=temperature)
+    options = GenerationOptions.from_settings(settings, redact_pii=redact_pii, tone=tone, length=length)
     run = LiveRun(d.workspace, brief_id, actor=user.name, n=n, settings=settings, options=options)
     started = generation_view.start_run(run)
     if not started.new:
@@ -61,7 +66,10 @@ def _generate_clicked(d: Desk, user: User) -> None:
         _start(d, user, brief_id, int(ss.get(f"generate_n_{brief_id}", 1)),
                str(ss.get("generate_base_url", "")) if custom else "",
                str(ss.get("generate_model", "")) if custom else "",
-               redact_pii=bool(ss.get(f"generate_redact_{brief_id}", False)))
+               redact_pii=bool(ss.get(f"generate_redact_{brief_id}", False)),
+               tone=str(ss.get("generate_tone", "") or ""),
+               length=LENGTHS.get(str(ss.get("generate_length", ""))),
+               temperature=float(ss["generate_temperature"]) if ss.get("generate_set_temperature") else None)
     except CopydeskError as exc:
         session.flash(str(exc), "error")
 
@@ -194,6 +202,14 @@ def _controls(d: Desk, user: User, briefs: list[Brief], *, busy: bool) -> None:
             st.text_input("Base URL", key="generate_base_url", placeholder="http://127.0.0.1:11434/v1")
             st.text_input("Model", key="generate_model", placeholder="e.g. llama3.2")
     c2.number_input("Variants", 1, 50, brief.variants, key=f"generate_n_{brief.id}")
+    with st.expander("Tone, length and temperature"):
+        t1, t2 = st.columns(2)
+        t1.text_input("Tone", key="generate_tone", placeholder="e.g. warmer, more playful",
+                      help="Added to the brief's tone notes for this run; recorded in each draft's provenance.")
+        t2.selectbox("Length", list(LENGTHS), key="generate_length")
+        st.checkbox("Set the temperature for this run", key="generate_set_temperature")
+        st.slider("Temperature", 0.0, 1.5, 0.7, 0.1, key="generate_temperature",
+                  help="Lower is more predictable; reasoning models ignore it.")
     may = _personal_data(d, brief)
     why = ("a run of yours is going: wait for it or cancel it" if busy
            else "" if may else "the brief holds personal data: fix it or tick 'Send a redacted copy'")
@@ -204,6 +220,28 @@ def _controls(d: Desk, user: User, briefs: list[Brief], *, busy: bool) -> None:
         st.caption(md_escape(why))
     _last_run(brief)
     _drafts(d, user, brief)
+
+
+def _regenerate(d: Desk, user: User, variant_id: str) -> None:
+    """Redo one of your own drafts following an instruction: its next revision."""
+    with st.popover("Regenerate with an instruction"):
+        text = st.text_input("Instruction", key=f"gen_regen_text_{variant_id}",
+                             placeholder="e.g. shorter, warmer, mention the Boot Care Kit")
+        if st.button("Regenerate", key=f"gen_regen_{variant_id}"):
+            if not text.strip():
+                st.warning("Say what to change first.")
+                return
+            try:
+                with st.spinner("redrafting..."):
+                    report = generation.regenerate(d, variant_id, actor=user.name, instruction=text)
+            except CopydeskError as exc:
+                st.error(md_escape(str(exc)))
+                return
+            if report.failures:
+                st.error(md_escape(f"Not redone: {report.failures[0].error}"))
+            else:
+                session.flash(f"{variant_id} redrafted as its next revision.", "success")
+                st.rerun()
 
 
 def _drafts(d: Desk, user: User, brief: Brief) -> None:
@@ -226,6 +264,8 @@ def _drafts(d: Desk, user: User, brief: Brief) -> None:
             if prov:
                 st.caption(f"model {md_escape(str(prov.get('model_label') or prov.get('model')))} · "
                            f"attempts {prov.get('attempts', '?')} · repairs {prov.get('repair_rounds', 0)}")
+            if v.status == Status.DRAFT and v.current.author == user.name:
+                _regenerate(d, user, v.id)
             variant_view.edit_and_submit(d, v, user.name, prefix="gen")
     if len(drafts) > SHOWN_DRAFTS:
         st.caption(f"Showing the newest {SHOWN_DRAFTS} of {len(drafts)}; see the Library for the rest.")
