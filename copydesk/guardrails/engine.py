@@ -25,7 +25,7 @@ from copydesk.guardrails.pack import (
     RuleTests,
 )
 from copydesk.guardrails.rules import CompiledRule, Message, compile_rule, lexical_types
-from copydesk.guardrails.rules.base import Hit, RuleContext, Term, find_all, is_bounded, norm_term
+from copydesk.guardrails.rules.base import Hit, RuleContext, Term, builtin_rule, find_all, is_bounded, norm_term
 from copydesk.guardrails.rules.judge import JudgeRule
 from copydesk.guardrails.rules.lexical import Conditional
 from copydesk.models import Brief, Finding
@@ -289,28 +289,14 @@ class Policy:
         return found
 
 
-_MUST_INCLUDE = CompiledRule(
-    RuleBase(
-        id="brief.must-include",
-        category=Category.MUST_INCLUDE,
-        severity=Severity.WARN,
-        message="the brief requires '{match}' and the draft does not say it",
-        suggestion="Add the phrase as the brief words it.",
-    ),
-    "brief",
-    -1,
+_MUST_INCLUDE = builtin_rule(
+    "brief.must-include", Category.MUST_INCLUDE, Severity.WARN,
+    "the brief requires '{match}' and the draft does not say it",
+    suggestion="Add the phrase as the brief words it.", source="brief",
 )
-
-
-_MUST_AVOID = CompiledRule(
-    RuleBase(
-        id="brief.must-avoid",
-        category=Category.TERMINOLOGY,
-        severity=Severity.WARN,
-        message="'{match}' is on the brief's must-avoid list",
-    ),
-    "brief",
-    -1,
+_MUST_AVOID = builtin_rule(
+    "brief.must-avoid", Category.TERMINOLOGY, Severity.WARN, "'{match}' is on the brief's must-avoid list",
+    source="brief",
 )
 
 

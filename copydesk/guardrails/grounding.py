@@ -19,10 +19,10 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from copydesk.guardrails.pack import Brand, Grounding, Offer, RuleBase
+from copydesk.guardrails.pack import Brand, Grounding, Offer
 from copydesk.guardrails.rules.base import (
-    CompiledRule,
     Message,
+    builtin_rule,
     find_all,
     mask_placeholders,
     norm_term,
@@ -252,14 +252,7 @@ _LEADING = frozenset(
 )
 
 
-_GROUNDING_RULE = CompiledRule(
-    RuleBase(
-        id="grounding",
-        category=Category.GROUNDING,
-        severity=Severity.BLOCK,
-        message="",
-        suggestion="Use only facts from the brief, its offer or the registered claims, or remove it.",
-    ),
-    "built-in",
-    -1,
+_GROUNDING_RULE = builtin_rule(
+    "grounding", Category.GROUNDING, Severity.BLOCK, "",
+    suggestion="Use only facts from the brief, its offer or the registered claims, or remove it.",
 )

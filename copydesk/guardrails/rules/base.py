@@ -20,6 +20,7 @@ from copydesk.guardrails.normalize import Normalized, normalize
 from copydesk.guardrails.pack import RuleBase
 from copydesk.guardrails.rules.registry import register
 from copydesk.models import Finding
+from copydesk.vocab import Category, Severity
 
 SEPARATOR = "\n\n"
 _PLACEHOLDER = re.compile(r"\{\{.*?\}\}|\{%.*?%\}|\{#.*?#\}", re.DOTALL)
@@ -234,6 +235,14 @@ class CompiledRule:
 
     def check(self, msg: Message, hits: Sequence[Hit]) -> list[Finding]:
         raise NotImplementedError
+
+
+def builtin_rule(rule_id: str, category: Category, severity: Severity, message: str, *,
+                 suggestion: str | None = None, source: str = "built-in") -> CompiledRule:
+    """A rule the engine itself applies (grounding, a brief's must-include and
+    must-avoid lists): it has no pack entry, only an id, a category and a message."""
+    spec = RuleBase(id=rule_id, category=category, severity=severity, message=message, suggestion=suggestion)
+    return CompiledRule(spec, source, -1)
 
 
 def norm_term(term: str) -> str:
