@@ -20,6 +20,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
+from functools import lru_cache
 
 import re2
 
@@ -123,6 +124,10 @@ def _deleet(text: str) -> str:
     return _WORD.sub(word, text)
 
 
+#: Either of the two pre-tests above, in one pass (most copy has neither).
+_MAYBE_EITHER = re2.compile(_MAYBE_LEET.pattern + "|" + _MAYBE_SPACED.pattern)
+
+
 def _unspace(text: str, origin: list[int]) -> tuple[str, list[int]]:
     """Join letters spaced out to dodge matching ("m i s s  o u t" -> "miss out")."""
     parts: list[str] = []
@@ -148,10 +153,18 @@ def _unspace(text: str, origin: list[int]) -> tuple[str, list[int]]:
     return "".join(parts), where
 
 
+@lru_cache(maxsize=8192)
+def _unchanged(ch: str) -> bool:
+    return _fold(ch) == ch
+
+
 def normalize(text: str) -> Normalized:
     """NFKC, invisible characters removed, look-alikes folded, spaced-out letters
     joined; with an offset map."""
-    if text.isascii():
+    # most copy is ASCII plus characters folding leaves alone (£, é, —): no per-character pass
+    if text.isascii() or all(_unchanged(c) for c in set(text) if not c.isascii()):
+        if _MAYBE_EITHER.search(text) is None:
+            return Normalized(text, text, None)
         out = _deleet(text) if _MAYBE_LEET.search(text) else text
         if _MAYBE_SPACED.search(out) is None or _SPACED.search(out) is None:
             return Normalized(text, out, None if out == text else tuple(range(len(text))))
