@@ -102,7 +102,7 @@ class Policy:
             rule.bind(context)
             self._rules.append(rule)
         self._automaton = self._build_automaton(self._rules)
-        self._prefilter, self._prefiltered = _build_prefilter(self._rules)
+        self._prefilter = _Prefilter(self._rules)
         self._by_scope: dict[tuple[str | None, str], list[CompiledRule]] = {}
         self._offers = {o.id: o for o in parts.brand.offers}
         self._grounder = Grounder(parts.brand, parts.grounding)
@@ -208,17 +208,11 @@ class Policy:
     def run(self, msg: Message, rules: Sequence[CompiledRule]) -> list[Finding]:
         """Run ``rules`` on a prepared message (one automaton pass for all of them)."""
         hits = self._hits(msg.lower)
-        matched: frozenset[int] = frozenset()
-        if self._prefilter is not None and msg.text:
-            found_ids = self._prefilter.Match(msg.text)
-            matched = frozenset(self._prefiltered[i] for i in found_ids or ())
-        prefiltered = self._prefiltered
+        skipped = self._prefilter.skipped(msg.text)
         found: list[Finding] = []
         for rule in rules:
             rule_hits = hits.get(rule.index, ())
-            if rule.needs_hits and not rule_hits:
-                continue
-            if rule.index in prefiltered and rule.index not in matched:
+            if (rule.needs_hits and not rule_hits) or rule.index in skipped:
                 continue
             found += rule.check(msg, rule_hits)
         return found
@@ -300,32 +294,33 @@ _MUST_AVOID = builtin_rule(
 )
 
 
-class _Prefiltered(dict[int, int]):
-    """Set index -> rule index, and ``in`` answers "is this rule prefiltered"."""
-
-    def __init__(self, pairs: Iterable[tuple[int, int]]) -> None:
-        super().__init__(pairs)
-        self.rules = frozenset(self.values())
-
-    def __contains__(self, rule_index: object) -> bool:
-        return rule_index in self.rules
-
-
-def _build_prefilter(rules: Sequence[CompiledRule]) -> tuple[Any, _Prefiltered]:
+class _Prefilter:
     """One RE2 set of every rule's prefilter pattern: a single pass over a message says
-    which regex rules can fire at all (most drafts match none)."""
-    patterns = [(r.index, p) for r in rules if (p := r.prefilter_pattern()) is not None]
-    if not patterns:
-        return None, _Prefiltered(())
-    regex_set = re2.Set.SearchSet(re2.Options())
-    pairs = []
-    for rule_index, pattern in patterns:
-        try:
-            pairs.append((regex_set.Add(pattern), rule_index))
-        except Exception:  # noqa: BLE001 - the rule then simply always runs
-            continue
-    regex_set.Compile()
-    return regex_set, _Prefiltered(pairs)
+    which of those rules cannot fire on it (most drafts match none of them)."""
+
+    def __init__(self, rules: Sequence[CompiledRule]) -> None:
+        self._set: Any = None
+        self._rule_of: list[int] = []  # set index -> rule index
+        patterns = [(r.index, p) for r in rules if (p := r.prefilter_pattern()) is not None]
+        if not patterns:
+            self.rules: frozenset[int] = frozenset()
+            return
+        self._set = re2.Set.SearchSet(re2.Options())
+        for rule_index, pattern in patterns:
+            try:
+                self._set.Add(pattern)
+            except Exception:  # noqa: BLE001, S112 - that rule then simply always runs
+                continue
+            self._rule_of.append(rule_index)
+        self._set.Compile()
+        self.rules = frozenset(self._rule_of)
+
+    def skipped(self, text: str) -> frozenset[int]:
+        """The indices of the prefiltered rules whose pattern does not match ``text``."""
+        if self._set is None:
+            return frozenset()
+        matched = {self._rule_of[i] for i in self._set.Match(text) or ()}
+        return self.rules - matched
 
 
 def _ordered(found: list[Finding], order: list[str]) -> list[Finding]:
