@@ -165,7 +165,16 @@ def _csv_header(reader: Any, path: Path) -> list[str] | None:
     return header
 
 
-def _csv_record(header: list[str], typed: list[bool], cells: list[str], row: int, line: int) -> Record | Reject:
+def typed_columns(header: Sequence[str]) -> list[bool]:
+    """Which CSV columns get their cells typed (numbers, dates, lists); the rest stay text."""
+    return [name not in TEXT_COLUMNS for name in header]
+
+
+def record_from_cells(
+    header: Sequence[str], typed: Sequence[bool], cells: Sequence[str], row: int, line: int | None
+) -> Record | Reject:
+    """One CSV row (all cells text) typed and checked exactly as the CSV reader does it;
+    ``typed`` comes from :func:`typed_columns`."""
     if len(cells) != len(header):
         cid = printable(cells[0]) if header[0] == ID_FIELD and cells else None
         return Reject(row, line, cid, "read", f"expected {len(header)} fields, found {len(cells)}")
@@ -194,7 +203,7 @@ def _read_csv(path: Path) -> Iterator[Record | Reject]:
         header = _csv_header(reader, path)
         if header is None:
             return
-        typed = [name not in TEXT_COLUMNS for name in header]
+        typed = typed_columns(header)
         row = 0
         while True:
             line = reader.line_num + 1
@@ -209,7 +218,7 @@ def _read_csv(path: Path) -> Iterator[Record | Reject]:
             if not cells or (len(cells) == 1 and not cells[0].strip()):
                 continue
             row += 1
-            yield _csv_record(header, typed, cells, row, line)
+            yield record_from_cells(header, typed, cells, row, line)
 
 
 def _typed_json(obj: dict[str, Any]) -> dict[str, Any]:
@@ -256,12 +265,17 @@ def _read_parquet(path: Path) -> Iterator[Record | Reject]:
             objs = [_parquet_row(batch, i) for i in range(batch.num_rows)]
         for obj in objs:
             row += 1
-            if isinstance(obj, str):
-                yield Reject(row, None, None, "read", obj)
-            elif too_deep(obj):
-                yield Reject(row, None, None, "read", f"nested more than {MAX_DEPTH} levels deep")
-            else:
-                yield _finish(row, None, _typed_json(obj))
+            yield record_from_object(obj, row, None)
+
+
+def record_from_object(obj: dict[str, Any] | str, row: int, line: int | None) -> Record | Reject:
+    """One decoded row of a typed source (Parquet, Arrow, a table) checked as the Parquet
+    reader does it; a ``str`` is the reason the row could not be decoded."""
+    if isinstance(obj, str):
+        return Reject(row, line, None, "read", obj)
+    if too_deep(obj):
+        return Reject(row, line, None, "read", f"nested more than {MAX_DEPTH} levels deep")
+    return _finish(row, line, _typed_json(obj))
 
 
 def _parquet_row(batch: Any, index: int) -> dict[str, Any] | str:
