@@ -11,17 +11,19 @@ code, so the same contact gets the same decision and the same text on either.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from copydesk import clock
 from copydesk.errors import CopydeskError, TemplateSafetyError
 from copydesk.models import ApprovedContent, SendRecord
 from copydesk.render.audience import Record, Reject
-from copydesk.render.templates import MessageRenderer, load_channel_template
+from copydesk.render.templates import MessageRenderer, TemplateSnapshot, load_channel_template
 from copydesk.rules.campaign import CampaignFile
 from copydesk.rules.decide import Outcome, Plan
 from copydesk.rules.values import as_utc
@@ -38,6 +40,7 @@ BASE_COLUMNS = (
     "revision",
     "content_hash",
     "campaign_sha256",
+    "snapshot_sha256",
     "decided_at",
 )
 
@@ -96,15 +99,61 @@ def index_history(
 
 @dataclass
 class RenderJob:
-    """Everything a chunk renderer needs; pickled once per worker process or executor task."""
+    """Everything a chunk renderer needs, read once at the start of a run; pickled once per
+    worker process or broadcast to Spark executors. Nothing in it is contact data except
+    the send ``history`` of the local engine (Spark joins history by contact instead)."""
 
     campaign_file: CampaignFile
     library: list[ApprovedContent]
     history: dict[str, list[SendRecord]]
-    templates_dir: Path
+    templates: TemplateSnapshot
     today: date
     now: datetime
     explain: bool
+
+    @classmethod
+    def build(
+        cls,
+        campaign_file: CampaignFile,
+        library: Iterable[ApprovedContent],
+        templates: Path | TemplateSnapshot,
+        *,
+        history: Iterable[SendRecord] = (),
+        now: datetime | None = None,
+        today: date | None = None,
+        explain: bool = False,
+    ) -> RenderJob:
+        """The job for one run at ``now`` (default: the clock): templates snapshotted,
+        send history kept only for the campaign's channel and frequency-cap window."""
+        campaign = campaign_file.campaign
+        moment = as_utc(now) if now is not None else clock.now()
+        cap_days = campaign.frequency_cap.per_days if campaign.frequency_cap else 0
+        return cls(
+            campaign_file=campaign_file,
+            library=list(library),
+            history=index_history(history, channel=campaign.channel, since=moment - timedelta(days=cap_days))
+            if cap_days
+            else {},
+            templates=templates if isinstance(templates, TemplateSnapshot) else TemplateSnapshot.read(templates),
+            today=today or moment.date(),
+            now=moment,
+            explain=explain,
+        )
+
+    @property
+    def snapshot_sha256(self) -> str:
+        """A digest of what every decision and text of the run rests on: the campaign file,
+        each approved variant (id, revision, content hash), the templates and the
+        allocation counts. Written in every output row."""
+        digest = hashlib.sha256()
+        digest.update(f"campaign:{self.campaign_file.sha256}\n".encode())
+        for item in sorted(self.library, key=lambda v: (v.variant_id, v.revision)):
+            digest.update(f"variant:{item.variant_id}:{item.revision}:{item.content_hash}\n".encode())
+        digest.update(f"templates:{self.templates.sha256()}\n".encode())
+        outcomes = self.campaign_file.campaign.outcomes
+        if outcomes is not None:
+            digest.update(f"outcomes:{outcomes!r}\n".encode())
+        return digest.hexdigest()
 
 
 class ChunkRenderer:
@@ -113,7 +162,7 @@ class ChunkRenderer:
     def __init__(self, job: RenderJob) -> None:
         campaign = job.campaign_file.campaign
         self.plan = Plan.build(campaign, job.library, today=job.today)
-        template = load_channel_template(job.templates_dir, campaign.template)
+        template = load_channel_template(job.templates, campaign.template)
         self.renderer = MessageRenderer(campaign.channel, template, campaign_id=campaign.id)
         for variant in self.plan.library.by_id.values():
             # once, up front; rows that choose a variant that cannot compile are rejected
@@ -126,22 +175,26 @@ class ChunkRenderer:
             "campaign_id": campaign.id,
             "channel": campaign.channel.value,
             "campaign_sha256": job.campaign_file.sha256,
+            "snapshot_sha256": job.snapshot_sha256,
             "decided_at": job.now.isoformat(),
         }
 
     def run(
-        self, chunk: Sequence[Record | Reject]
+        self, chunk: Sequence[Record | Reject], history: Mapping[str, list[SendRecord]] | None = None
     ) -> tuple[list[dict[str, Any]], list[Reject], Summary]:
+        """Output rows, rejects and counts for ``chunk``. ``history`` (contact id → sends in
+        the cap window) replaces the job's, for engines that join history per chunk."""
         rows: list[dict[str, Any]] = []
         rejects: list[Reject] = []
         summary = Summary()
-        plan, renderer, history, now, explain = (
+        plan, renderer, now, explain = (
             self.plan,
             self.renderer,
-            self.history,
             self.now,
             self.explain,
         )
+        if history is None:
+            history = self.history
         empty: list[SendRecord] = []
         for item in chunk:
             summary.total += 1

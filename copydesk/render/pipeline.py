@@ -16,20 +16,19 @@ from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from itertools import islice
 from pathlib import Path
 from typing import Any
 
-from copydesk import clock
 from copydesk.errors import CopydeskError, UsageError
 from copydesk.models import ApprovedContent, SendRecord
 from copydesk.render.audience import REJECT_COLUMNS, Record, Reject, RowWriter, read_rows, record_or_reject
-from copydesk.render.chunk import ChunkRenderer, RenderJob, Summary, index_history, output_columns
+from copydesk.render.chunk import ChunkRenderer, RenderJob, Summary, output_columns
 from copydesk.render.orphans import die_with_parent
+from copydesk.render.templates import TemplateSnapshot
 from copydesk.render.unique import unique_contacts
 from copydesk.rules.campaign import CampaignFile
-from copydesk.rules.values import as_utc
 
 __all__ = ["Summary", "default_rejects_path", "render_campaign"]
 
@@ -71,7 +70,7 @@ def render_campaign(
     out: Path,
     *,
     library: Sequence[ApprovedContent],
-    templates_dir: Path,
+    templates_dir: Path | TemplateSnapshot,
     history: Iterable[SendRecord] = (),
     rejects: Path | None = None,
     explain: bool = False,
@@ -89,23 +88,8 @@ def render_campaign(
     number of contacts handled so far."""
     if workers < 1:
         raise UsageError("--workers must be 1 or more")
-    campaign = campaign_file.campaign
-    moment = as_utc(now) if now is not None else clock.now()
-    today = today or moment.date()
-    cap_days = campaign.frequency_cap.per_days if campaign.frequency_cap else 0
-    job = RenderJob(
-        campaign_file=campaign_file,
-        library=list(library),
-        history=index_history(
-            history, channel=campaign.channel, since=moment - timedelta(days=cap_days)
-        )
-        if cap_days
-        else {},
-        templates_dir=Path(templates_dir),
-        today=today,
-        now=moment,
-        explain=explain,
-    )
+    job = RenderJob.build(campaign_file, library, templates_dir, history=history, now=now, today=today,
+                          explain=explain)
     local = ChunkRenderer(job)  # compiles everything up front: bad templates fail before any output
     columns = output_columns(local.renderer.columns, explain=explain)
     rejects_path = rejects or default_rejects_path(out)

@@ -14,12 +14,13 @@ Context of a channel template:
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from jinja2 import FileSystemLoader, Template, TemplateSyntaxError, meta
+from jinja2 import DictLoader, Template, TemplateSyntaxError, meta
 from jinja2.exceptions import SecurityError, TemplateError, UndefinedError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
@@ -53,39 +54,81 @@ class ChannelTemplate:
     files: dict[str, Path] = field(default_factory=dict)
 
 
-def template_parts(templates_dir: Path, ref: str) -> dict[str, Path]:
-    """The part files of template ``ref`` (``{"html": path, "txt": path}``)."""
-    channel, _, name = ref.partition("/")
-    folder = templates_dir / channel
-    found: dict[str, Path] = {}
-    if folder.is_dir():
-        for path in sorted(folder.glob(f"{name}.*.j2")):
-            part = path.name[len(name) + 1 : -len(".j2")]
+@dataclass(frozen=True)
+class TemplateSnapshot:
+    """The text of every template file (``*.j2``) of a workspace, read once at the start of
+    a run: what workers and Spark executors compile from, so a template edited mid-run
+    cannot change half the messages, and what the run's snapshot hash covers."""
+
+    root: str
+    sources: dict[str, str]
+    unreadable: frozenset[str] = frozenset()
+
+    @classmethod
+    def read(cls, templates_dir: Path) -> TemplateSnapshot:
+        """Snapshot ``templates_dir`` (missing folder: empty snapshot)."""
+        sources: dict[str, str] = {}
+        unreadable: set[str] = set()
+        if templates_dir.is_dir():
+            for path in sorted(templates_dir.rglob("*.j2")):
+                if not path.is_file():
+                    continue
+                name = path.relative_to(templates_dir).as_posix()
+                try:
+                    sources[name] = path.read_text(encoding="utf-8")
+                except UnicodeDecodeError:
+                    unreadable.add(name)
+        return cls(str(templates_dir), sources, frozenset(unreadable))
+
+    def sha256(self) -> str:
+        """A digest of every file name and text in the snapshot."""
+        digest = hashlib.sha256()
+        for name in sorted(self.sources):
+            digest.update(f"{len(name)}:{name}{len(self.sources[name])}:".encode())
+            digest.update(self.sources[name].encode("utf-8", "surrogatepass"))
+        for name in sorted(self.unreadable):
+            digest.update(f"unreadable:{name}".encode())
+        return digest.hexdigest()
+
+    def path(self, name: str) -> Path:
+        """Where ``name`` was read from (for messages)."""
+        return Path(self.root) / name
+
+    def parts(self, ref: str) -> dict[str, str]:
+        """The part files of template ``ref`` (``{"html": "email/x.html.j2", ...}``)."""
+        channel, _, stem = ref.partition("/")
+        found: dict[str, str] = {}
+        for name in sorted(self.sources.keys() | self.unreadable):
+            folder, _, file_name = name.rpartition("/")
+            if folder != channel or not file_name.startswith(stem + ".") or not file_name.endswith(".j2"):
+                continue
+            part = file_name[len(stem) + 1 : -len(".j2")]
             if part and "." not in part:
-                found[part] = path
-    return found
+                found[part] = name
+        return found
 
 
 def load_channel_template(
-    templates_dir: Path, ref: str, env: ImmutableSandboxedEnvironment | None = None
+    templates: Path | TemplateSnapshot, ref: str, env: ImmutableSandboxedEnvironment | None = None
 ) -> ChannelTemplate:
-    """Compile every part of ``ref``; errors name the file and line."""
-    files = template_parts(templates_dir, ref)
+    """Compile every part of ``ref`` from a templates folder or a snapshot of one; errors
+    name the file and line."""
+    snapshot = templates if isinstance(templates, TemplateSnapshot) else TemplateSnapshot.read(templates)
+    files = snapshot.parts(ref)
     if not files:
         raise NotFoundError(
-            f"template '{ref}' not found: expected files like {templates_dir / ref}.txt.j2"
+            f"template '{ref}' not found: expected files like {snapshot.path(ref)}.txt.j2"
         )
-    env = env or channel_env(FileSystemLoader(str(templates_dir)))
+    env = env or channel_env(DictLoader(snapshot.sources))
     parts: dict[str, Template] = {}
-    for part, path in files.items():
-        name = path.relative_to(templates_dir).as_posix()
+    for part, name in files.items():
+        path = snapshot.path(name)
+        if name in snapshot.unreadable:
+            raise TemplateSafetyError(f"{path}: not UTF-8 text")
         try:
-            source = path.read_text(encoding="utf-8")
-            ast = env.parse(source, name=name, filename=str(path))
+            ast = env.parse(snapshot.sources[name], name=name, filename=str(path))
         except TemplateSyntaxError as exc:
             raise TemplateSafetyError(f"{path}:{exc.lineno}: {exc.message}") from None
-        except UnicodeDecodeError:
-            raise TemplateSafetyError(f"{path}: not UTF-8 text") from None
         check_filters(ast, str(path))
         unknown = sorted(meta.find_undeclared_variables(ast) - CHANNEL_CONTEXT)
         if unknown:
@@ -94,7 +137,7 @@ def load_channel_template(
                 f"templates see only {', '.join(sorted(CHANNEL_CONTEXT))}"
             )
         parts[part] = env.get_template(name)
-    return ChannelTemplate(ref, parts, files)
+    return ChannelTemplate(ref, parts, {part: snapshot.path(name) for part, name in files.items()})
 
 
 @dataclass(frozen=True, slots=True)
