@@ -15,12 +15,13 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Iterator, Mapping, Sequence
+import os
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 from types import TracebackType
-from typing import IO, Any, Literal
+from typing import IO, Any, Literal, cast
 
 from copydesk.errors import InputError, UsageError
 from copydesk.inputs import MAX_DEPTH, has_surrogates, json_object, printable, too_deep, unreadable_value
@@ -203,22 +204,49 @@ def _read_csv(path: Path) -> Iterator[Record | Reject]:
         header = _csv_header(reader, path)
         if header is None:
             return
-        typed = typed_columns(header)
-        row = 0
-        while True:
-            line = reader.line_num + 1
-            try:
-                cells = next(reader)
-            except StopIteration:
-                return
-            except csv.Error as exc:
-                row += 1
-                yield Reject(row, line, None, "read", f"malformed CSV: {exc}")
-                continue
-            if not cells or (len(cells) == 1 and not cells[0].strip()):
-                continue
+        yield from _csv_body(reader, header, 0)
+
+
+def _csv_body(reader: Any, header: list[str], line_base: int) -> Iterator[Record | Reject]:
+    """The data rows of ``reader`` (rows counted from 1; lines after ``line_base``)."""
+    typed = typed_columns(header)
+    row = 0
+    while True:
+        line = line_base + reader.line_num + 1
+        try:
+            cells = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
             row += 1
-            yield record_from_cells(header, typed, cells, row, line)
+            yield Reject(row, line, None, "read", f"malformed CSV: {exc}")
+            continue
+        if not cells or (len(cells) == 1 and not cells[0].strip()):
+            continue
+        row += 1
+        yield record_from_cells(header, typed, cells, row, line)
+
+
+def csv_header(path: Path, head: bytes) -> list[str] | None:
+    """The checked header of CSV ``path`` from the bytes of its first record."""
+    text = head.decode("utf-8-sig", errors="surrogateescape")
+    return _csv_header(csv.reader(io.StringIO(text, newline="")), path)
+
+
+def read_piece(
+    path: Path, start: int, stop: int, line_base: int, header: list[str] | None = None
+) -> Iterator[Record | Reject]:
+    """The rows of bytes ``start:stop`` of a CSV (give its ``header``) or JSONL file, a
+    piece that begins at a record boundary after ``line_base`` lines. Rows are counted
+    from 1 within the piece; lines are the file's."""
+    with path.open("rb") as fh:
+        fh.seek(start)
+        data = fh.read(stop - start)
+    if header is not None:
+        text = data.decode("utf-8", errors="surrogateescape")
+        yield from _csv_body(csv.reader(io.StringIO(text, newline="")), header, line_base)
+    else:
+        yield from _jsonl_body(io.BytesIO(data), line_base)
 
 
 def _typed_json(obj: dict[str, Any]) -> dict[str, Any]:
@@ -233,22 +261,27 @@ def _typed_json(obj: dict[str, Any]) -> dict[str, Any]:
 
 
 def _read_jsonl(path: Path) -> Iterator[Record | Reject]:
-    row = 0
     with path.open("rb") as fh:
-        for line_no, raw in enumerate(fh, start=1):
-            if line_no == 1 and raw.startswith(b"\xef\xbb\xbf"):
-                raw = raw[3:]  # a byte-order mark some editors write
-            if not raw.strip():
-                continue
-            row += 1
-            obj = json_object(raw)
-            if isinstance(obj, str):
-                yield Reject(row, line_no, None, "read", obj)
-                continue
-            yield _finish(row, line_no, _typed_json(obj))
+        yield from _jsonl_body(fh, 0)
 
 
-def _read_parquet(path: Path) -> Iterator[Record | Reject]:
+def _jsonl_body(lines: Iterable[bytes], line_base: int) -> Iterator[Record | Reject]:
+    row = 0
+    for line_no, raw in enumerate(lines, start=line_base + 1):
+        if line_no == 1 and raw.startswith(b"\xef\xbb\xbf"):
+            raw = raw[3:]  # a byte-order mark some editors write
+        if not raw.strip():
+            continue
+        row += 1
+        obj = json_object(raw)
+        if isinstance(obj, str):
+            yield Reject(row, line_no, None, "read", obj)
+            continue
+        yield _finish(row, line_no, _typed_json(obj))
+
+
+def open_parquet(path: Path) -> Any:
+    """A checked :class:`pyarrow.parquet.ParquetFile` with a ``contact_id`` column."""
     import pyarrow.parquet as pq
 
     try:
@@ -257,8 +290,17 @@ def _read_parquet(path: Path) -> Iterator[Record | Reject]:
         raise InputError(f"not a readable Parquet file: {exc}", source=str(path)) from None
     if ID_FIELD not in pf.schema_arrow.names:
         raise InputError(f"no '{ID_FIELD}' column", source=str(path))
+    return pf
+
+
+def _read_parquet(path: Path) -> Iterator[Record | Reject]:
+    yield from parquet_rows(open_parquet(path), None)
+
+
+def parquet_rows(pf: Any, row_groups: Sequence[int] | None) -> Iterator[Record | Reject]:
+    """The rows of ``row_groups`` (default all) of an open Parquet file, counted from 1."""
     row = 0
-    for batch in pf.iter_batches(batch_size=BATCH):
+    for batch in pf.iter_batches(batch_size=BATCH, row_groups=row_groups):
         try:
             objs: list[Any] = batch.to_pylist()
         except Exception:  # a value Python cannot hold (e.g. a timestamp past year 9999): row by row
@@ -305,8 +347,9 @@ class RowWriter:
     Writes to ``PATH.part`` and renames on a clean :meth:`close`, so a failed run never
     leaves a half-written file under the final name. Use as a context manager."""
 
-    def __init__(self, path: Path | str, columns: Sequence[str]) -> None:
+    def __init__(self, path: Path | str, columns: Sequence[str], *, header: bool = True) -> None:
         self.path = Path(path)
+        self._header = header
         self.format = file_format(self.path)
         self.columns = list(columns)
         self.count = 0
@@ -325,7 +368,8 @@ class RowWriter:
         if self.format == "csv":
             self._fh = self._tmp.open("w", encoding="utf-8", newline="")
             self._csv = csv.writer(self._fh)
-            self._csv.writerow(self.columns)
+            if self._header:
+                self._csv.writerow(self.columns)
         elif self.format == "jsonl":
             self._fh = io.TextIOWrapper(self._tmp.open("wb"), encoding="utf-8", newline="\n")
         else:
@@ -349,6 +393,43 @@ class RowWriter:
             )
             if len(self._batch) >= BATCH:
                 self._flush()
+
+    def append(self, part: Path, drop: frozenset[int] = frozenset()) -> None:
+        """Append every row of ``part`` (written by a headerless :class:`RowWriter` with the
+        same columns and format) except the 0-based row indexes in ``drop``."""
+        if self._pq is not None:
+            self._append_parquet(part, drop)
+            return
+        assert self._fh is not None
+        self._fh.flush()
+        binary = cast(IO[bytes], self._fh.buffer)  # type: ignore[attr-defined]
+        with part.open("rb") as src:
+            if not drop:
+                _copy_bytes(src, binary)
+            elif self._csv is None:  # JSONL: one row per line
+                binary.writelines(raw for i, raw in enumerate(src) if i not in drop)
+            else:
+                text = io.TextIOWrapper(src, encoding="utf-8", newline="")
+                for i, cells in enumerate(csv.reader(text)):
+                    if i not in drop:
+                        self._csv.writerow(cells)
+                self._fh.flush()
+        binary.flush()
+
+    def _append_parquet(self, part: Path, drop: frozenset[int]) -> None:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        self._flush()
+        pf = pq.ParquetFile(part)
+        first = 0
+        for group in range(pf.metadata.num_row_groups):
+            table = pf.read_row_group(group)
+            if drop:
+                keep = [i not in drop for i in range(first, first + table.num_rows)]
+                table = table.filter(pa.array(keep))
+            first += pf.metadata.row_group(group).num_rows
+            self._pq.write_table(table.cast(self._schema))
 
     def _flush(self) -> None:
         if self._batch:
@@ -382,6 +463,18 @@ class RowWriter:
         tb: TracebackType | None,
     ) -> None:
         self.close(keep=exc_type is None)
+
+
+def _copy_bytes(src: IO[bytes], dst: IO[bytes]) -> None:
+    """Append ``src`` to ``dst`` in the kernel where it can (no trip through Python)."""
+    import shutil
+
+    try:
+        src_fd, dst_fd = src.fileno(), dst.fileno()
+        while os.copy_file_range(src_fd, dst_fd, 1 << 30):
+            pass
+    except (AttributeError, OSError, io.UnsupportedOperation):
+        shutil.copyfileobj(src, dst, 1 << 20)
 
 
 def _json_default(value: Any) -> Any:

@@ -9,9 +9,12 @@ and the run continues. Output order follows the audience.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import multiprocessing as mp
 import os
+import shutil
+import tempfile
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -26,6 +29,8 @@ from copydesk.models import ApprovedContent, SendRecord
 from copydesk.render.audience import REJECT_COLUMNS, Record, Reject, RowWriter, read_rows, record_or_reject
 from copydesk.render.chunk import ChunkRenderer, RenderJob, Summary, output_columns
 from copydesk.render.orphans import die_with_parent
+from copydesk.render.parallel import PieceOutput, PieceResult, Stitcher, run_piece
+from copydesk.render.pieces import Piece, Split, split
 from copydesk.render.templates import TemplateSnapshot
 from copydesk.render.unique import unique_contacts
 from copydesk.rules.campaign import CampaignFile
@@ -44,6 +49,11 @@ def _init_worker(job: RenderJob, parent_pid: int) -> None:
 def _run_chunk(chunk: list[Record | Reject]) -> tuple[list[dict[str, Any]], list[Reject], Summary]:
     assert _WORKER is not None
     return _WORKER.run(chunk)
+
+
+def _run_piece(pieces: Split, piece: Piece, output: PieceOutput) -> PieceResult:
+    assert _WORKER is not None
+    return run_piece(_WORKER, pieces, piece, output)
 
 
 def _records(audience: Path | Iterable[Mapping[str, Any]]) -> Iterator[Record | Reject]:
@@ -94,8 +104,21 @@ def render_campaign(
     columns = output_columns(local.renderer.columns, explain=explain)
     rejects_path = rejects or default_rejects_path(out)
     summary = Summary(out=out, rejects=rejects_path)
-    items = unique_contacts(_records(audience))
+    pieces = split(Path(audience), workers) if workers > 1 and isinstance(audience, str | Path) else None
     with RowWriter(out, columns) as writer, RowWriter(rejects_path, REJECT_COLUMNS) as rw:
+        if pieces is not None:
+            stitcher = Stitcher(writer, rw, summary, progress)
+            folder = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+            output = PieceOutput(folder, out.suffix, columns, explain)
+            try:
+                with _pool(job, workers) as pool:
+                    futures = [pool.submit(_run_piece, pieces, piece, output) for piece in pieces.pieces]
+                    for future in futures:
+                        stitcher.add(future.result())
+            finally:
+                stitcher.close()
+                shutil.rmtree(folder, ignore_errors=True)
+            return summary
 
         def consume(result: tuple[list[dict[str, Any]], list[Reject], Summary]) -> None:
             rows, rejected, part = result
@@ -113,29 +136,35 @@ def render_campaign(
             if progress is not None:
                 progress(summary.total)
 
+        items = unique_contacts(_records(audience))
         if workers == 1:
             for chunk in _chunks(items, chunk_size):
                 consume(local.run(chunk))
-        else:
-            ctx = mp.get_context("spawn") if _needs_spawn() else mp.get_context()
-            # ProcessPoolExecutor, not mp.Pool: a worker that cannot start must fail the
-            # run with a message, not be respawned forever.
-            try:
-                with ProcessPoolExecutor(
-                    workers, mp_context=ctx, initializer=_init_worker, initargs=(job, os.getpid())
-                ) as pool:
-                    pending: deque[Future[Any]] = deque()
-                    for chunk in _chunks(items, chunk_size):
-                        pending.append(pool.submit(_run_chunk, chunk))
-                        if len(pending) >= 2 * workers:
-                            consume(pending.popleft().result())
-                    while pending:
+        else:  # contacts given in code, or a file the parent must read itself
+            with _pool(job, workers) as pool:
+                pending: deque[Future[Any]] = deque()
+                for chunk in _chunks(items, chunk_size):
+                    pending.append(pool.submit(_run_chunk, chunk))
+                    if len(pending) >= 2 * workers:
                         consume(pending.popleft().result())
-            except BrokenProcessPool as exc:
-                raise CopydeskError(
-                    f"render worker processes failed ({exc}); run again with --workers 1"
-                ) from None
+                while pending:
+                    consume(pending.popleft().result())
     return summary
+
+
+@contextlib.contextmanager
+def _pool(job: RenderJob, workers: int) -> Iterator[ProcessPoolExecutor]:
+    """Worker processes that build the job's renderer once and die with this process."""
+    ctx = mp.get_context("spawn") if _needs_spawn() else mp.get_context()
+    # ProcessPoolExecutor, not mp.Pool: a worker that cannot start must fail the run with
+    # a message, not be respawned forever.
+    try:
+        with ProcessPoolExecutor(
+            workers, mp_context=ctx, initializer=_init_worker, initargs=(job, os.getpid())
+        ) as pool:
+            yield pool
+    except BrokenProcessPool as exc:
+        raise CopydeskError(f"render worker processes failed ({exc}); run again with --workers 1") from None
 
 
 def _needs_spawn() -> bool:

@@ -41,6 +41,13 @@ class SeenContacts:
         self._db.close()
 
 
+def duplicate_reject(row: int, line: int | None, contact_id: str, first_row: int) -> Reject:
+    """The reject of a contact id seen before, at ``first_row``."""
+    return Reject(row, line, contact_id, "read",
+                  f"duplicate contact_id: first seen at row {first_row}; one message per contact",
+                  ID_FIELD, repr(contact_id))
+
+
 def unique_contacts(items: Iterator[Record | Reject]) -> Iterator[Record | Reject]:
     """``items`` in order, with every repeat of a contact id turned into a reject that
     names the row where the contact first appeared."""
@@ -60,9 +67,7 @@ def unique_contacts(items: Iterator[Record | Reject]) -> Iterator[Record | Rejec
                     new[cid] = item.row
                     yield item
                 else:
-                    yield Reject(item.row, item.line, cid, "read",
-                                 f"duplicate contact_id: first seen at row {first}; one message per contact",
-                                 ID_FIELD, repr(cid))
+                    yield duplicate_reject(item.row, item.line, cid, first)
             seen.add(new)
     finally:
         seen.close()
