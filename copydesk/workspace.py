@@ -15,6 +15,7 @@ from typing import Any
 from pydantic import Field, model_validator
 
 from copydesk.errors import NotFoundError
+from copydesk.export.fieldmap import EspConfig
 from copydesk.models import FileModel
 from copydesk.yamlio import load_model
 
@@ -23,7 +24,8 @@ ENV_VAR = "COPYDESK_WORKSPACE"
 
 
 class WorkspaceConfig(FileModel):
-    """``copydesk.yaml``: brand name, policy entry point and LLM endpoint settings."""
+    """``copydesk.yaml``: brand name, policy entry point, LLM endpoint settings and the
+    platform field maps for dialect exports."""
 
     brand: str = "My brand"
     policy: str = Field(default="guardrails", description="policy folder or entry pack file")
@@ -31,6 +33,11 @@ class WorkspaceConfig(FileModel):
     review_days: int = Field(default=180, ge=1, description="default review-by horizon")
     max_review_days: int = Field(
         default=365, ge=1, le=3650, description="the furthest review-by date an approval may have, in days"
+    )
+
+    esp: EspConfig = Field(
+        default_factory=EspConfig,
+        description="per platform, copydesk field -> platform attribute (see docs/reference/esp-export.md)",
     )
 
     @model_validator(mode="after")

@@ -7,8 +7,9 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
-from copydesk.cli.common import ACT_AS_HELP, console, open_desk
+from copydesk.cli.common import ACT_AS_HELP, console, console_err, open_desk
 from copydesk.cli.display import cell, lit
+from copydesk.errors import UsageError
 from copydesk.models import Variant
 
 library = typer.Typer(help="The content library: list, search, export approved content.", no_args_is_help=True)
@@ -51,12 +52,30 @@ def search(query: str, status: str = typer.Option(None, help="Only this status."
 def export(
     out: Path = typer.Option(..., "--out", help="File to write."),
     format_: str = typer.Option("json", "--format", help="csv, json or jsonl."),
+    dialect: str = typer.Option(
+        None, "--dialect",
+        help="Write every placeholder in this platform's syntax: braze, iterable, klaviyo, mailchimp, sfmc "
+             "or hubspot (docs/reference/esp-export.md). A placeholder it cannot express stops the export.",
+    ),
+    skip_untranslatable: bool = typer.Option(
+        False, "--skip-untranslatable",
+        help="With --dialect: export the variants that translate, list the others, instead of exporting nothing.",
+    ),
     as_: str = typer.Option(..., "--as", help=ACT_AS_HELP),
 ) -> None:
     """Export the approved, unexpired, unretired library (fields, variables and defaults,
     brief, stage, channel, approval and review-by date). Audited."""
-    count = open_desk().export_file(format_, out, actor=as_)
-    console.print(f"exported {count} approved variant(s) to {lit(out)}")
+    if skip_untranslatable and dialect is None:
+        raise UsageError("--skip-untranslatable needs --dialect")
+    export = open_desk().export_file(format_, out, actor=as_, dialect=dialect,
+                                     skip_untranslatable=skip_untranslatable)
+    for problem in export.skipped:
+        console_err.print(f"skipped {lit(str(problem))}")
+    where = f" in {export.dialect} syntax" if export.dialect else ""
+    console.print(f"exported {len(export.records)} approved variant(s){where} to {lit(out)}")
+    if export.skipped:
+        console.print(f"left out {len({p.variant_id for p in export.skipped})} variant(s) "
+                      f"{export.dialect} cannot express (listed above)")
 
 
 @library.command("stats")

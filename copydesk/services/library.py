@@ -6,6 +6,7 @@ import csv
 import io
 import json
 import re
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,9 @@ from copydesk.audit_replay import approval_backing, approval_problem
 from copydesk.clock import today
 from copydesk.db import write_transaction
 from copydesk.errors import InputError
+from copydesk.export.dialect import TranslationError, Untranslatable
+from copydesk.export.dialect import get as get_dialect
+from copydesk.export.translate import translate
 from copydesk.hashing import content_hash
 from copydesk.models import ApprovedContent, Brief, Variant
 from copydesk.placeholders import fields_placeholders
@@ -25,6 +29,18 @@ from copydesk.vocab import Status
 
 EXPORT_FORMATS = ("csv", "json", "jsonl")
 STATUS_FILTERS = (*[s.value for s in Status], "expired")
+
+
+@dataclass
+class Export:
+    """One serialized export: its text, the records in it, and the variants left out
+    because the dialect cannot express them (only with ``skip_untranslatable``)."""
+
+    fmt: str
+    dialect: str | None
+    text: str
+    records: list[dict[str, Any]]
+    skipped: list[Untranslatable] = field(default_factory=list)
 
 
 def fts_query(text: str) -> str:
@@ -168,73 +184,120 @@ class LibraryMixin(DeskBase):
 
     def export_records(self, today_: date | None = None) -> list[dict[str, Any]]:
         """The approved library as plain records for other systems."""
-        records = []
+        briefs: dict[str, Brief] = {}
+        return [self._record(item, briefs=briefs) for item in self.approved_content(today_)]
+
+    def dialect_records(
+        self, dialect: str, today_: date | None = None
+    ) -> tuple[list[dict[str, Any]], list[Untranslatable]]:
+        """The approved library with every field written in ``dialect``'s personalisation
+        syntax (docs/reference/esp-export.md), and every placeholder it cannot express.
+        A variant with a problem is left out of the records, never half-translated."""
+        lang = get_dialect(dialect)
+        field_map = self.workspace.config().esp.for_dialect(lang.name) if self.workspace else {}
+        records: list[dict[str, Any]] = []
+        problems: list[Untranslatable] = []
         briefs: dict[str, Brief] = {}
         for item in self.approved_content(today_):
-            brief = briefs.setdefault(item.brief_id, self.get_brief(item.brief_id))
-            records.append({
-                "variant_id": item.variant_id,
-                "revision": item.revision,
-                "content_hash": item.content_hash,
-                "brief_id": item.brief_id,
-                "brief_title": brief.title,
-                "segment": item.segment,
-                "stage": item.stage.value,
-                "channel": item.channel.value,
-                "locale": brief.locale,
-                "fields": item.fields,
-                "variables": fields_placeholders(item.fields),
-                "approved_by": item.approved_by,
-                "approved_at": item.approved_at.isoformat(),
-                "review_by": item.review_by.isoformat() if item.review_by else None,
-            })
-        return records
+            done = translate(lang, item, field_map)
+            if done.problems:
+                problems += done.problems
+                continue
+            record = self._record(item, briefs=briefs)
+            record["fields"] = done.fields
+            record["dialect"] = lang.name
+            record["attributes"] = done.attributes
+            records.append(record)
+        return records, problems
 
-    def export_text(self, fmt: str, *, actor: str, today_: date | None = None) -> str:
-        """Serialize the approved library as csv, json or jsonl (audited)."""
-        text, records = self._serialize(fmt, actor=actor, today_=today_)
-        self._audit_export(fmt, records, actor=actor)
-        return text
+    def _record(self, item: ApprovedContent, *, briefs: dict[str, Brief]) -> dict[str, Any]:
+        brief = briefs.setdefault(item.brief_id, self.get_brief(item.brief_id))
+        return {
+            "variant_id": item.variant_id,
+            "revision": item.revision,
+            "content_hash": item.content_hash,
+            "brief_id": item.brief_id,
+            "brief_title": brief.title,
+            "segment": item.segment,
+            "stage": item.stage.value,
+            "channel": item.channel.value,
+            "locale": brief.locale,
+            "fields": item.fields,
+            "variables": fields_placeholders(item.fields),
+            "approved_by": item.approved_by,
+            "approved_at": item.approved_at.isoformat(),
+            "review_by": item.review_by.isoformat() if item.review_by else None,
+        }
 
-    def export_file(self, fmt: str, out: Path | str, *, actor: str) -> int:
-        """Write the approved export to ``out``; returns the number of variants. The file
-        is written first (to a temporary name beside it) and the export audited only
-        once it exists: a failed write leaves no record of an export that never happened."""
-        text, records = self._serialize(fmt, actor=actor)
+    def export_text(self, fmt: str, *, actor: str, today_: date | None = None, dialect: str | None = None,
+                    skip_untranslatable: bool = False) -> str:
+        """Serialize the approved library as csv, json or jsonl (audited); with ``dialect``,
+        every field in that platform's personalisation syntax (see :meth:`prepare_export`)."""
+        export = self.prepare_export(fmt, actor=actor, today_=today_, dialect=dialect,
+                                     skip_untranslatable=skip_untranslatable)
+        self.record_export(export, actor=actor)
+        return export.text
+
+    def export_file(self, fmt: str, out: Path | str, *, actor: str, dialect: str | None = None,
+                    skip_untranslatable: bool = False) -> Export:
+        """Write the approved export to ``out``; returns what was exported. The file is
+        written first (to a temporary name beside it) and the export audited only once it
+        exists: a failed write leaves no record of an export that never happened."""
+        export = self.prepare_export(fmt, actor=actor, dialect=dialect,
+                                     skip_untranslatable=skip_untranslatable)
         out = Path(out)
         tmp = out.with_name(f".{out.name}.part")
         try:
-            tmp.write_text(text, encoding="utf-8")
+            tmp.write_text(export.text, encoding="utf-8")
         except OSError as exc:
             raise InputError(f"cannot write the export: {exc.strerror or exc}", source=str(out)) from None
         try:
-            self._audit_export(fmt, records, actor=actor)
+            self.record_export(export, actor=actor)
             tmp.replace(out)
         except BaseException:
             tmp.unlink(missing_ok=True)
             raise
-        return len(records)
+        return export
 
-    def _serialize(self, fmt: str, *, actor: str, today_: date | None = None) -> tuple[str, list[dict[str, Any]]]:
+    def prepare_export(self, fmt: str, *, actor: str, today_: date | None = None, dialect: str | None = None,
+                       skip_untranslatable: bool = False) -> Export:
+        """Serialize the approved library without recording it (:meth:`record_export` does,
+        once the export is handed over). With ``dialect``, a placeholder the platform cannot
+        express raises :class:`TranslationError` listing every one, and nothing is exported
+        — unless ``skip_untranslatable``: then the variants that translate are exported and
+        the others listed in :attr:`Export.skipped`."""
         if fmt not in EXPORT_FORMATS:
             raise InputError(f"unknown export format '{fmt}'; use {', '.join(EXPORT_FORMATS)}")
         require(self.actor(actor), "library.export")
-        records = self.export_records(today_)
+        skipped: list[Untranslatable] = []
+        if dialect is None:
+            records = self.export_records(today_)
+        else:
+            records, skipped = self.dialect_records(dialect, today_)
+            if skipped and not skip_untranslatable:
+                raise TranslationError(dialect, skipped)
         if fmt == "json":
             text = json.dumps(records, indent=2, ensure_ascii=False) + "\n"
         elif fmt == "jsonl":
             text = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records)
         else:
             text = _csv(records)
-        return text, records
+        return Export(fmt, dialect, text, records, skipped)
 
-    def _audit_export(self, fmt: str, records: list[dict[str, Any]], *, actor: str) -> None:
+    def record_export(self, export: Export, *, actor: str) -> None:
+        """Audit ``export`` as handed over by ``actor`` (variants, hashes, dialect, and the
+        variants a dialect left out)."""
+        require(self.actor(actor), "library.export")
+        data: dict[str, Any] = {"variants": [r["variant_id"] for r in export.records],
+                                "hashes": [r["content_hash"] for r in export.records]}
+        entity_id = export.fmt
+        if export.dialect is not None:
+            entity_id = f"{export.fmt}:{export.dialect}"
+            data["dialect"] = export.dialect
+            data["skipped"] = sorted({p.variant_id for p in export.skipped})
         with write_transaction(self.db):
-            audit.append(
-                self.db, actor=actor, action="library.export", entity="library", entity_id=fmt,
-                data={"variants": [r["variant_id"] for r in records],
-                      "hashes": [r["content_hash"] for r in records]},
-            )
+            audit.append(self.db, actor=actor, action="library.export", entity="library",
+                         entity_id=entity_id, data=data)
 
 
 def _filters(
@@ -272,8 +335,10 @@ def _filters(
 
 def _csv(records: list[dict[str, Any]]) -> str:
     field_names = sorted({k for r in records for k in r["fields"]})
+    dialect = bool(records) and "dialect" in records[0]
     header = ["variant_id", "revision", "content_hash", "brief_id", "segment", "stage", "channel",
-              "locale", *field_names, "variables", "approved_by", "approved_at", "review_by"]
+              "locale", *field_names, "variables", "approved_by", "approved_at", "review_by",
+              *(["dialect", "attributes"] if dialect else [])]
     buf = io.StringIO()
     writer = csv.writer(buf)
     writer.writerow(header)
@@ -283,5 +348,6 @@ def _csv(records: list[dict[str, Any]]) -> str:
             r["channel"], r["locale"], *[r["fields"].get(f, "") for f in field_names],
             json.dumps(r["variables"], ensure_ascii=False), r["approved_by"], r["approved_at"],
             r["review_by"] or "",
+            *([r["dialect"], json.dumps(r["attributes"], ensure_ascii=False)] if dialect else []),
         ])
     return buf.getvalue()
