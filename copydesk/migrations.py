@@ -211,6 +211,28 @@ def m009_sends_once_a_day(db: sqlite_utils.Database) -> None:
     )
 
 
+@migrations()
+def m010_api_tokens(db: sqlite_utils.Database) -> None:
+    # Tokens for the read-only HTTP API (copydesk serve). Only the sha256 of each secret is
+    # kept; the secret is shown once. last_used_at is coarse (it moves with the audited
+    # use, at most once per token and endpoint an hour), so a busy API writes little.
+    db.table("api_tokens").create(
+        {
+            "id": str,
+            "name": str,
+            "scope": str,
+            "secret_sha256": str,
+            "created_by": str,
+            "created_at": str,
+            "expires_at": str,
+            "revoked_at": str,
+            "revoked_by": str,
+            "last_used_at": str,
+        },
+        pk="id",
+        not_null={"name", "scope", "secret_sha256", "created_by", "created_at", "expires_at"},
+    )
+
 def migrate(db: sqlite_utils.Database) -> None:
     """Apply every pending migration."""
     migrations.apply(db)

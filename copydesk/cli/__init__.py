@@ -44,6 +44,7 @@ COMMAND_MODULES = (
     "generate",
     "campaigns",
     "outcomes",
+    "tokens", "serve",
 )
 
 

@@ -12,12 +12,14 @@ from copydesk.services.library import LibraryMixin
 from copydesk.services.outcomes import OutcomesMixin
 from copydesk.services.reviews import ReviewsMixin
 from copydesk.services.sends import SendsMixin
+from copydesk.services.tokens import TokensMixin
 from copydesk.services.users import UsersMixin
 from copydesk.services.variants import VariantsMixin
 from copydesk.workspace import Workspace
 
 
-class Desk(UsersMixin, BriefsMixin, VariantsMixin, ReviewsMixin, LibraryMixin, SendsMixin, OutcomesMixin):
+class Desk(UsersMixin, BriefsMixin, VariantsMixin, ReviewsMixin, LibraryMixin, SendsMixin, OutcomesMixin,
+           TokensMixin):
     """Everything a user can do to the library, checked and audited."""
 
     @classmethod

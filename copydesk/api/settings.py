@@ -1,0 +1,21 @@
+"""The server's limits, in one place (``copydesk serve`` options set them)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class ApiSettings:
+    """Limits for one server. Defaults suit a sender calling at send time."""
+
+    #: Largest request body accepted (bytes); a bigger one gets 413 before it is parsed.
+    max_body_bytes: int = 1024 * 1024
+    #: Most contacts in one ``decide:batch`` call.
+    max_batch: int = 100
+    #: Requests per second each token may make (a token bucket)...
+    rate_per_second: float = 50.0
+    #: ...and how many it may make at once after a quiet spell.
+    burst: int = 100
+    #: Most send-history records given with one contact.
+    max_history: int = 1000

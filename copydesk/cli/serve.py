@@ -1,0 +1,49 @@
+"""``copydesk serve``: the read-only HTTP API (docs/reference/api.md) on uvicorn."""
+
+from __future__ import annotations
+
+import typer
+
+from copydesk.cli.common import console_err, open_desk, workspace
+from copydesk.cli.display import lit
+from copydesk.errors import UsageError
+
+
+def serve(
+    host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on. Anything but loopback needs "
+                             "TLS in front (docs/security.md#the-http-api)."),
+    port: int = typer.Option(8700, "--port", min=1, max=65535, help="Port to listen on."),
+    max_body: int = typer.Option(1024 * 1024, "--max-body", min=1024, help="Largest request body (bytes)."),
+    max_batch: int = typer.Option(100, "--max-batch", min=1, max=10_000, help="Most contacts per batch call."),
+    rate: float = typer.Option(50.0, "--rate", min=0.1, help="Requests a second per token."),
+    burst: int = typer.Option(100, "--burst", min=1, help="Requests at once per token after a quiet spell."),
+    access_log: bool = typer.Option(True, "--access-log/--no-access-log",
+                                    help="Log each request line and status (never headers or bodies)."),
+) -> None:
+    """Serve approved content and send-time decisions over HTTP, read-only, to callers
+    with an API token ('copydesk token create'). Binds 127.0.0.1 unless --host says otherwise."""
+    import uvicorn
+
+    from copydesk.api.server import config, is_loopback
+    from copydesk.api.settings import ApiSettings
+
+    ws = workspace()
+    if not open_desk().has_usable_tokens():
+        console_err.print("[yellow]warning:[/] no usable API token: every request but /v1/health will be "
+                          "refused (an admin runs 'copydesk token create')")
+    if not is_loopback(host):
+        console_err.print(f"[yellow]warning:[/] listening on {lit(host)} in plain HTTP: put a TLS proxy in "
+                          "front (docs/security.md#the-http-api); tokens travel in every request")
+    try:
+        settings = ApiSettings(max_body_bytes=max_body, max_batch=max_batch, rate_per_second=rate, burst=burst)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    server = uvicorn.Server(config(ws, settings, host, port, access_log=access_log))
+    server.run()
+    if not server.started:
+        raise UsageError(f"could not listen on {host}:{port} (in use, or not an address of this machine)")
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``serve``."""
+    app.command("serve")(serve)

@@ -1,0 +1,75 @@
+"""A workspace with approved variants for the sample campaigns, API tokens, and a real
+uvicorn server on 127.0.0.1 (a free port, on a thread) started and stopped per test."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
+from pathlib import Path
+
+import httpx
+import pytest
+
+from copydesk.api.server import running
+from copydesk.api.settings import ApiSettings
+from copydesk.services import Desk
+from copydesk.workspace import Workspace
+
+REPO = Path(__file__).resolve().parents[2]
+
+FIELDS = {
+    "boots-onboarding": {"subject": "Care for your boots, {{ first_name | default('there') }}",
+                         "body": "Clean them after each walk with the Boot Care Kit."},
+    "spring-generic": {"subject": "Spring on the fells, {{ first_name | default('there') }}",
+                       "body": "New season, new trails."},
+    "rewards-loyal": {"subject": "{{ first_name | default('Hello') }}, your points",
+                      "body": "You have {{ loyalty_points | default(0) }} points."},
+    "winback-dormant": {"subject": "We miss you", "body": "The hills are calling."},
+}
+
+
+@pytest.fixture
+def ws(desk: Desk, bare_ws: Workspace) -> Workspace:
+    """The sample templates, campaigns and audience, one approved variant per brief."""
+    for name in ("templates", "campaigns", "audiences"):
+        shutil.copytree(REPO / name, bare_ws.root / name)
+    for brief, fields in FIELDS.items():
+        v = desk.add_variant(brief, fields, actor="ana")
+        desk.submit(v.id, actor="ana")
+        desk.approve(v.id, actor="ben", comment="ok")
+    return bare_ws
+
+
+@pytest.fixture
+def content_token(desk: Desk, ws: Workspace) -> str:
+    return desk.create_token("content-reader", "content", actor="admin")[1]
+
+
+@pytest.fixture
+def campaign_token(desk: Desk, ws: Workspace) -> str:
+    return desk.create_token("braze", "campaign:spring-boots", actor="admin")[1]
+
+
+Serve = Callable[..., AbstractContextManager[httpx.Client]]
+
+
+@pytest.fixture
+def serve(ws: Workspace) -> Iterator[Serve]:
+    """``with serve(**settings) as client:`` a server on a free port and an httpx client for it."""
+    from contextlib import contextmanager
+
+    @contextmanager
+    def start(**settings: object) -> Iterator[httpx.Client]:
+        with running(ws, ApiSettings(**settings)) as url, httpx.Client(base_url=url, timeout=30) as client:  # type: ignore[arg-type]
+            yield client
+
+    yield start
+
+
+@pytest.fixture
+def api(serve: Serve) -> Iterator[httpx.Client]:
+    """A server with the default limits."""
+    with serve() as client:
+        yield client
+
