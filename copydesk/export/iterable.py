@@ -44,8 +44,11 @@ class Iterable(Dialect):
         if after_placeholder and text.startswith("}"):
             raise Unsupported("a '}' right after a placeholder would close the Handlebars tag")
         if before_placeholder and text.endswith("\\"):
-            text += "\\"  # '\{{' escapes a mustache; '\\{{' is a backslash, then the value
-        return text.replace("{{", "\\{{")
+            # handlebars.js reads '\{{' as an escaped mustache and '\\{{' as a backslash then
+            # the value; pybars3 reads neither: implementations disagree, so refuse
+            raise Unsupported("a backslash right before a placeholder is an escape in some "
+                              "Handlebars implementations and not in others")
+        return text  # copydesk's lexer already read every '{{' as syntax
 
     def comment(self, text: str) -> str | None:
         return "{{!-- " + text + " --}}"

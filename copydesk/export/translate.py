@@ -50,10 +50,10 @@ def approval_comment(item: ApprovedContent) -> str:
 
 
 def translate_text(dialect: Dialect, parts: list[Part], field_map: Mapping[str, str], *,
-                   html: bool, attributes: dict[str, str]) -> str:
-    """``parts`` written in ``dialect``. Raises :class:`ParseProblem` naming the first part
-    that cannot be written."""
+                   html: bool, attributes: dict[str, str]) -> tuple[str, list[ParseProblem]]:
+    """``parts`` written in ``dialect``, and every part that cannot be written."""
     out: list[str] = []
+    problems: list[ParseProblem] = []
     for i, part in enumerate(parts):
         if isinstance(part, str):
             before = i + 1 < len(parts) and isinstance(parts[i + 1], Placeholder)
@@ -61,18 +61,20 @@ def translate_text(dialect: Dialect, parts: list[Part], field_map: Mapping[str, 
             try:
                 out.append(dialect.literal(part, after_placeholder=after, before_placeholder=before))
             except Unsupported as exc:
-                raise ParseProblem(part, str(exc)) from None
+                problems.append(ParseProblem(part, str(exc)))
             continue
         if part.fallback is None:
-            raise ParseProblem(part.source, f"no default: copydesk rejects a contact without "
-                               f"'{part.field}', {dialect.title} would print an empty value")
+            problems.append(ParseProblem(part.source, f"no default: copydesk rejects a contact without "
+                                         f"'{part.field}', {dialect.title} would print an empty value"))
+            continue
         try:
             attr = dialect.attribute(part.field, field_map.get(part.field))
             out.append(dialect.placeholder(part, attr, html=html))
         except Unsupported as exc:
-            raise ParseProblem(part.source, str(exc)) from None
+            problems.append(ParseProblem(part.source, str(exc)))
+            continue
         attributes[part.field] = attr
-    return "".join(out)
+    return "".join(out), problems
 
 
 def translate(dialect: Dialect, item: ApprovedContent, field_map: Mapping[str, str]) -> Translation:
@@ -82,11 +84,12 @@ def translate(dialect: Dialect, item: ApprovedContent, field_map: Mapping[str, s
     for name, text in item.fields.items():
         try:
             parts = parse_text(text)
-            written = translate_text(dialect, parts, field_map, html=is_html(item.channel, name),
-                                     attributes=result.attributes)
         except ParseProblem as exc:
             result.problems.append(Untranslatable(item.variant_id, name, exc.placeholder, exc.reason))
             continue
+        written, problems = translate_text(dialect, parts, field_map, html=is_html(item.channel, name),
+                                           attributes=result.attributes)
+        result.problems += [Untranslatable(item.variant_id, name, p.placeholder, p.reason) for p in problems]
         comment = dialect.comment(approval_comment(item)) if name == main else None
         result.fields[name] = (comment or "") + written
     return result

@@ -23,6 +23,7 @@ from copydesk.services import Desk
 from tests.conftest import REPO
 from tests.export import engines
 from tests.export.conftest import CONTACTS, LIBRARY, approve_all, copydesk_contacts, platform_values
+from tests.export.test_golden import EDGES
 
 Engine = Callable[[str, dict[str, Any], dict[str, str], bool], str]
 
@@ -122,3 +123,20 @@ def test_klaviyo_default_replaces_zero_where_copydesk_prints_it(desk: Desk) -> N
 
 def test_every_sample_variant_exports(library_desk: Desk) -> None:
     assert len(LIBRARY) == len(library_desk.approved_content())
+
+
+@pytest.mark.parametrize("dialect", ["braze", "klaviyo"])
+def test_literal_braces_and_percent_render_like_copydesk(desk: Desk, dialect: str, tmp_path: Path) -> None:
+    approve_all(desk, EDGES[:1])
+    assert mismatches(desk, dialect, tmp_path) == []
+
+
+def test_backslash_before_a_placeholder_is_refused_for_handlebars(desk: Desk) -> None:
+    # handlebars.js reads '\\{{' as an escaped mustache, pybars3 does not (measured):
+    # no translation is faithful on both, so the export refuses it
+    approve_all(desk, [("newsletter-awareness", {"subject": "C:\\{{ first_name | default('x') }}",
+                                                 "body": "Dir {{ city | default('here') }}\\"})])
+    records, problems = desk.dialect_records("iterable")
+    assert records == []
+    assert [(p.field, p.placeholder) for p in problems] == [("subject", "C:\\")]
+    [record], [] = desk.dialect_records("braze")
