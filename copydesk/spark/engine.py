@@ -1,0 +1,386 @@
+"""The Spark engine: the local engine's decide-and-render code, run in Spark executors.
+
+:func:`render` takes contacts that already live in Spark (a DataFrame); :func:`render_source`
+reads a CSV, JSONL or Parquet path or a table first (:mod:`copydesk.spark.read`). Both return
+a :class:`SparkRender` whose ``messages`` and ``rejects`` are DataFrames; its
+:meth:`~SparkRender.write` writes them as Parquet datasets.
+
+What happens where:
+
+- **On the driver**, once: the run's :class:`~copydesk.render.chunk.RenderJob` (campaign
+  file, the library approved at the start, the template texts, the clock) is built and
+  compiled (a bad template fails here, before any task runs), pickled and broadcast. It
+  holds no contact data. Only counts come back: rows per input partition (to number rows)
+  and the summary's outcome counts.
+- **In the executors**: reading and typing rows, one message per contact (the first
+  occurrence in input order wins; later ones are rejects naming the first row, as in the
+  local engine), the send history joined by contact id (never broadcast), and
+  :class:`~copydesk.render.chunk.ChunkRenderer` on each Arrow batch inside ``mapInArrow``.
+  Contacts and messages never pass through the driver.
+
+Output values are the local engine's Parquet output, column for column (all text), with
+``snapshot_sha256`` in every row; rejects have :data:`~copydesk.render.audience.REJECT_COLUMNS`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import pickle
+import re
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from functools import partial
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from copydesk.errors import CopydeskError, InputError
+from copydesk.models import ApprovedContent, SendRecord
+from copydesk.render.audience import ID_FIELD, REJECT_COLUMNS, Record, Reject, _text
+from copydesk.render.chunk import ChunkRenderer, RenderJob, Summary, index_history, output_columns
+from copydesk.render.templates import TemplateSnapshot
+from copydesk.rules.campaign import CampaignFile
+from copydesk.spark.read import items_from_dataframe, read_audience
+from copydesk.spark.session import quiet_pandas_warning
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+    from pyspark.sql import DataFrame, SparkSession
+
+KIND = "_kind"
+REJECT_PREFIX = "_reject_"
+_REJECT_TYPES = {"row": "long", "line": "long"}
+
+
+@dataclass
+class SparkRender:
+    """One Spark render: ``messages`` and ``rejects`` DataFrames over one shared plan.
+
+    Both are lazy and come from the same ``mapInArrow`` stage (:attr:`combined`): reading
+    both without :meth:`write` (or persisting :attr:`combined` first) renders twice."""
+
+    combined: DataFrame
+    columns: list[str]
+    snapshot_sha256: str
+
+    @property
+    def messages(self) -> DataFrame:
+        """One row per decided contact, :attr:`columns` as text (rendered fields for selected ones)."""
+        from pyspark.sql import functions as F
+
+        return self.combined.where(F.col(KIND) == "message").select(*self.columns)
+
+    @property
+    def rejects(self) -> DataFrame:
+        """Rows that could not be read, decided or rendered, and why (``REJECT_COLUMNS``)."""
+        from pyspark.sql import functions as F
+
+        return self.combined.where(F.col(KIND) == "reject").select(
+            *(F.col(REJECT_PREFIX + c).alias(c) for c in REJECT_COLUMNS)
+        )
+
+    def write(self, out: str | Path, rejects: str | Path | None = None) -> Summary:
+        """Render once and write ``messages`` to the Parquet dataset ``out`` (a folder of
+        part files) and ``rejects`` (default: :func:`default_rejects_dir`), replacing what
+        was there; returns the counts. The rendered rows are kept on the executors' disks
+        between the two writes (``DISK_ONLY``), never on the driver."""
+        from pyspark import StorageLevel
+        from pyspark.sql import functions as F
+
+        out_text = str(out)
+        rejects_text = str(rejects) if rejects is not None else default_rejects_dir(out_text)
+        kept = self.combined.persist(StorageLevel.DISK_ONLY)
+        try:
+            with spark_errors():
+                self.messages.write.mode("overwrite").parquet(out_text)
+                self.rejects.write.mode("overwrite").parquet(rejects_text)
+                counts = kept.groupBy(KIND, "decision", "reason", "variant_id").agg(F.count("*")).collect()
+        finally:
+            kept.unpersist()
+        summary = summary_of(counts)
+        summary.out = Path(out_text)
+        summary.rejects = Path(rejects_text)
+        return summary
+
+
+def summary_of(counts: Iterable[Sequence[Any]]) -> Summary:
+    """A :class:`Summary` from ``(kind, decision, reason, variant_id, count)`` rows."""
+    summary = Summary()
+    for kind, decision, reason, variant_id, n in counts:
+        summary.total += n
+        if kind == "reject":
+            summary.rejected += n
+        elif decision == "selected":
+            summary.rendered += n
+            summary.variants[variant_id] += n
+        elif decision == "holdout":
+            summary.held_out += n
+        elif decision == "suppressed":
+            summary.suppressed[reason] += n
+        elif decision == "capped":
+            summary.capped += n
+        else:
+            summary.no_variant += n
+    return summary
+
+
+def default_rejects_dir(out: str) -> str:
+    """``.../messages`` → ``.../messages.rejects``; ``messages.parquet`` → ``messages.rejects.parquet``."""
+    trimmed = out.rstrip("/")
+    head, sep, name = trimmed.rpartition("/")
+    stem = name.split(".")[0]
+    suffix = ".parquet" if name.lower().endswith(".parquet") else ""
+    return f"{head}{sep}{stem}.rejects{suffix}"
+
+
+def render(
+    contacts: DataFrame,
+    campaign_file: CampaignFile,
+    *,
+    library: Sequence[ApprovedContent],
+    templates_dir: Path | None = None,
+    snapshot: TemplateSnapshot | None = None,
+    history: Iterable[SendRecord] | DataFrame | None = None,
+    now: datetime | None = None,
+    today: date | None = None,
+    explain: bool = False,
+) -> SparkRender:
+    """Decide and render ``campaign_file`` for the contacts of a Spark DataFrame (one row per
+    contact, a ``contact_id`` column; column types as Arrow carries them).
+
+    ``library`` is the approved content at the start of the run
+    (``Desk.approved_content(day)``) and the templates come from ``templates_dir`` or a
+    ``snapshot`` of it, read once now: later approvals or template edits cannot change
+    the run. ``history`` (sends, as records or a DataFrame with :class:`SendRecord`
+    columns) is joined by contact id for the frequency cap. Returns the lazy result;
+    call :meth:`SparkRender.write` to write it."""
+    quiet_pandas_warning()
+    return render_items(items_from_dataframe(contacts), campaign_file, library=library,
+                        templates=_templates(templates_dir, snapshot), history=history, now=now,
+                        today=today, explain=explain)
+
+
+def render_source(
+    spark: SparkSession,
+    source: str | Path,
+    campaign_file: CampaignFile,
+    *,
+    library: Sequence[ApprovedContent],
+    templates_dir: Path | None = None,
+    snapshot: TemplateSnapshot | None = None,
+    history: Iterable[SendRecord] | DataFrame | None = None,
+    now: datetime | None = None,
+    today: date | None = None,
+    explain: bool = False,
+) -> SparkRender:
+    """:func:`render` for an audience path (``.csv``, ``.jsonl``, ``.parquet``, or a folder
+    so named) or ``table:NAME``, read and typed in the executors as the local readers do."""
+    quiet_pandas_warning()
+    return render_items(read_audience(spark, source), campaign_file, library=library,
+                        templates=_templates(templates_dir, snapshot), history=history, now=now,
+                        today=today, explain=explain)
+
+
+def _templates(templates_dir: Path | None, snapshot: TemplateSnapshot | None) -> TemplateSnapshot:
+    if (templates_dir is None) == (snapshot is None):
+        raise CopydeskError("give either templates_dir or snapshot")
+    return snapshot if snapshot is not None else TemplateSnapshot.read(Path(templates_dir or "."))
+
+
+def render_items(
+    items: DataFrame,
+    campaign_file: CampaignFile,
+    *,
+    library: Sequence[ApprovedContent],
+    templates: TemplateSnapshot,
+    history: Iterable[SendRecord] | DataFrame | None = None,
+    now: datetime | None = None,
+    today: date | None = None,
+    explain: bool = False,
+) -> SparkRender:
+    """:func:`render` for an items DataFrame (:data:`copydesk.spark.read.ITEM_SCHEMA`)."""
+    from pyspark.sql import Window
+    from pyspark.sql import functions as F
+
+    spark = items.sparkSession
+    job = RenderJob.build(campaign_file, library, templates, now=now, today=today, explain=explain)
+    # compiles everything up front: a bad template fails before any task runs
+    columns = output_columns(ChunkRenderer(job).renderer.columns, explain=explain)
+    # one message per contact: the first occurrence in input order (file, row) wins
+    keyed = items.withColumn("_first", F.min(F.struct("_file", "_row")).over(Window.partitionBy("_k")))
+    sends = _sends(spark, history, job)
+    if sends is not None:
+        keyed = keyed.join(sends, on="_k", how="left")
+    else:
+        keyed = keyed.withColumn("_sends", F.lit(None).cast("array<binary>"))
+    payload = pickle.dumps(job, protocol=pickle.HIGHEST_PROTOCOL)
+    shipped: Any = _broadcast(spark, payload)
+    combined = keyed.select("_k", "_file", "_row", "item", "_first", "_sends").mapInArrow(
+        partial(_render_batches, shipped, tuple(columns)), _result_schema(columns)
+    )
+    return SparkRender(combined, columns, job.snapshot_sha256)
+
+
+def _broadcast(spark: SparkSession, payload: bytes) -> Any:
+    """The pickled job as a broadcast variable (sent once per executor), or the bytes
+    themselves where the session has no SparkContext (Spark Connect)."""
+    try:
+        return spark.sparkContext.broadcast(payload)
+    except Exception:  # Spark Connect has no sparkContext: the bytes travel with each task
+        return payload
+
+
+def _result_schema(columns: Sequence[str]) -> str:
+    parts = [f"`{KIND}` string", *(f"`{c}` string" for c in columns)]
+    parts += [f"`{REJECT_PREFIX}{c}` {_REJECT_TYPES.get(c, 'string')}" for c in REJECT_COLUMNS]
+    return ", ".join(parts)
+
+
+# -- send history ----------------------------------------------------------------------
+
+def _sends(
+    spark: SparkSession, history: Iterable[SendRecord] | DataFrame | None, job: RenderJob
+) -> DataFrame | None:
+    """``_k`` → ``_sends`` (pickled records in the cap window), or ``None`` when the
+    campaign has no cap or there is no history."""
+    from pyspark.sql import DataFrame
+    from pyspark.sql import functions as F
+
+    cap = job.campaign_file.campaign.frequency_cap
+    if cap is None or history is None:
+        return None
+    channel = job.campaign_file.campaign.channel
+    since = job.now - timedelta(days=cap.per_days)
+    if isinstance(history, DataFrame):
+        rows = history.mapInArrow(partial(_history_rows, channel.value, since), "_k string, send binary")
+    else:
+        import pyarrow as pa
+
+        index = index_history(history, channel=channel, since=since)
+        if not index:
+            return None
+        keys = [cid for cid, recs in index.items() for _ in recs]
+        blobs = [pickle.dumps(rec) for recs in index.values() for rec in recs]
+        table = pa.table({"_k": pa.array(keys, pa.string()), "send": pa.array(blobs, pa.binary())})
+        rows = spark.createDataFrame(table)
+    return rows.groupBy("_k").agg(F.collect_list("send").alias("_sends"))
+
+
+def _history_rows(channel: str, since: datetime, batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+    """A DataFrame of sends → ``(_k, pickled SendRecord)`` for the cap window. A row that
+    is not a valid send stops the run (fail closed: an undercounted history over-sends)."""
+    import pyarrow as pa
+
+    names = set(SendRecord.model_fields)
+    for batch in batches:
+        keys: list[str] = []
+        blobs: list[bytes] = []
+        for n, obj in enumerate(batch.to_pylist(), start=1):
+            data = {k: v for k, v in obj.items() if k in names and v is not None}
+            try:
+                rec = SendRecord.model_validate(data)
+            except Exception as exc:  # pydantic's ValidationError, reported as an InputError
+                raise InputError(f"send history row {n} of a batch is not a valid send: {exc}") from None
+            if rec.channel.value == channel and not rec.holdout and rec.sent_at > since:
+                keys.append(rec.contact_id)
+                blobs.append(pickle.dumps(rec))
+        yield pa.RecordBatch.from_arrays([pa.array(keys, pa.string()), pa.array(blobs, pa.binary())],
+                                         names=["_k", "send"])
+
+
+# -- in the executors ------------------------------------------------------------------
+
+_RENDERERS: dict[bytes, ChunkRenderer] = {}
+
+
+def _renderer(shipped: Any) -> ChunkRenderer:
+    """The chunk renderer for this job, built once per Python worker (workers are reused
+    across tasks) from the broadcast job."""
+    payload: bytes = shipped if isinstance(shipped, bytes) else shipped.value
+    key = hashlib.sha256(payload).digest()
+    renderer = _RENDERERS.get(key)
+    if renderer is None:
+        _RENDERERS.clear()
+        renderer = _RENDERERS[key] = ChunkRenderer(pickle.loads(payload))
+    return renderer
+
+
+def duplicate(item: Record, first_row: int) -> Reject:
+    """The reject for a repeat of a contact id, worded as the local engine words it."""
+    cid = item.data[ID_FIELD]
+    return Reject(item.row, item.line, cid, "read",
+                  f"duplicate contact_id: first seen at row {first_row}; one message per contact",
+                  ID_FIELD, repr(cid))
+
+
+def _render_batches(
+    shipped: Any, columns: tuple[str, ...], batches: Iterator[pa.RecordBatch]
+) -> Iterator[pa.RecordBatch]:
+    renderer = _renderer(shipped)
+    for batch in batches:
+        data = batch.to_pydict()
+        chunk: list[Record | Reject] = []
+        history: dict[str, list[SendRecord]] = {}
+        for key, file, row, blob, first, sends in zip(
+            data["_k"], data["_file"], data["_row"], data["item"], data["_first"], data["_sends"], strict=True
+        ):
+            item: Record | Reject = pickle.loads(blob)
+            if key is not None and isinstance(item, Record) and (first["_file"], first["_row"]) != (file, row):
+                item = duplicate(item, first["_row"])
+            elif key is not None and sends:
+                history[key] = [pickle.loads(s) for s in sends]
+            chunk.append(item)
+        rows, rejects, _ = renderer.run(chunk, history)
+        yield _result_batch(rows, rejects, columns)
+
+
+def _result_batch(
+    rows: list[dict[str, Any]], rejects: list[Reject], columns: tuple[str, ...]
+) -> pa.RecordBatch:
+    import pyarrow as pa
+
+    n, r = len(rows), len(rejects)
+    arrays: list[pa.Array] = [pa.array(["message"] * n + ["reject"] * r, pa.string())]
+    for c in columns:
+        values = [_cell(c, row.get(c)) for row in rows]
+        arrays.append(pa.array(values + [None] * r, pa.string()))
+    for c in REJECT_COLUMNS:
+        kind = pa.int64() if c in _REJECT_TYPES else pa.string()
+        arrays.append(pa.array([None] * n + [getattr(rej, c) for rej in rejects], kind))
+    names = [KIND, *columns, *(REJECT_PREFIX + c for c in REJECT_COLUMNS)]
+    return pa.RecordBatch.from_arrays(arrays, names=names)
+
+
+def _cell(column: str, value: Any) -> str | None:
+    """A value as the local engine's Parquet writer stores it (the trace as JSON text)."""
+    if value is None:
+        return None
+    if column == "trace":
+        value = json.dumps(value, ensure_ascii=False)
+    return _text(value)
+
+
+# -- errors ----------------------------------------------------------------------------
+
+_EXECUTOR_ERROR = re.compile(r"copydesk\.errors\.\w+: (.+)")
+
+
+@contextlib.contextmanager
+def spark_errors() -> Iterator[None]:
+    """Turn a failed Spark job into a one-line :class:`CopydeskError`: the copydesk error
+    an executor raised when there is one, else the first line of Spark's message."""
+    try:
+        yield
+    except CopydeskError:
+        raise
+    except Exception as exc:
+        if not type(exc).__module__.startswith(("pyspark", "py4j")):
+            raise
+        text = str(exc)
+        found = _EXECUTOR_ERROR.search(text)
+        if found is not None:
+            raise CopydeskError(found.group(1).strip()) from None
+        first = text.strip().splitlines()[0] if text.strip() else type(exc).__name__
+        raise CopydeskError(f"the Spark job failed: {first}") from None

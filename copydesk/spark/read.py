@@ -1,0 +1,245 @@
+"""Audiences as Spark DataFrames of typed items, read and typed in the executors exactly as
+the local file readers do it.
+
+Every source becomes an *items* DataFrame (:data:`ITEM_SCHEMA`): one row per audience row
+with ``_k`` (the contact id of a good row, null for a reject), ``_file`` and ``_row`` (the
+row's place in input order: file, then 1-based row within it) and ``item`` (the pickled
+:class:`~copydesk.render.audience.Record` or :class:`~copydesk.render.audience.Reject`,
+only ever unpickled by copydesk's own executor code).
+
+- **CSV and JSONL** are read as raw text lines (Spark's ``text`` source, ``\\n`` as the
+  only line separator, the bytes kept as they are), brought together per file in line
+  order, and typed with the same code as the local readers: Python's ``csv`` module and
+  :func:`~copydesk.render.audience.record_from_cells`; :func:`~copydesk.inputs.json_object`
+  and :func:`~copydesk.render.audience.record_from_object`. So quoting, line breaks inside
+  quoted fields, byte-order marks, invalid UTF-8, blank lines and rejects are handled
+  identically, and ``row`` and ``line`` are the file's own (for a folder of several
+  files: within each file).
+- **Parquet, tables and DataFrames** arrive as Arrow batches and are typed with
+  :func:`~copydesk.render.audience.record_from_object`; ``row`` counts rows in Spark's
+  read order (for one Parquet file: the file's order) and ``line`` is empty.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import itertools
+import pickle
+import re
+from collections.abc import Callable, Iterable, Iterator
+from functools import partial
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from copydesk.errors import InputError, UsageError
+from copydesk.inputs import json_object
+from copydesk.render.audience import (
+    ID_FIELD,
+    Record,
+    Reject,
+    _csv_header,
+    file_format,
+    record_from_cells,
+    record_from_object,
+    typed_columns,
+)
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+    from pyspark.sql import DataFrame, SparkSession
+
+ITEM_SCHEMA = "_k string, _file string, _row long, item binary"
+TABLE_PREFIX = "table:"
+BATCH_ROWS = 2048
+_BOM = b"\xef\xbb\xbf"
+# Python's text files (newline="") also end a line at a bare CR; Spark splits at LF only
+_BARE_CR = re.compile(r"(?<=\r)(?!\n)")
+
+
+# -- on the driver ---------------------------------------------------------------------
+
+def read_audience(spark: SparkSession, source: str | Path) -> DataFrame:
+    """The items of an audience: a ``.csv``, ``.jsonl``/``.ndjson`` or ``.parquet`` file (or
+    a folder of them, named with that extension; any path Spark can read), or
+    ``table:NAME`` for a table in the session's catalog."""
+    text = str(source)
+    if text.startswith(TABLE_PREFIX):
+        name = text[len(TABLE_PREFIX):]
+        if not name:
+            raise UsageError("table: needs a table name (table:db.contacts)")
+        try:
+            df = spark.table(name)
+        except Exception as exc:  # AnalysisException and friends: the table does not exist
+            raise InputError(f"cannot read table: {_first_line(exc)}", source=name) from None
+        return items_from_dataframe(df, source=name)
+    fmt = file_format(text)
+    if "://" not in text and not Path(text).exists():
+        raise InputError("file not found", source=text)
+    if fmt == "parquet":
+        try:
+            df = spark.read.parquet(text)
+        except Exception as exc:  # not Parquet, unreadable
+            raise InputError(f"not a readable Parquet file: {_first_line(exc)}", source=text) from None
+        return items_from_dataframe(df, source=text)
+    return _items_from_text(spark, text, fmt)
+
+
+def items_from_dataframe(df: DataFrame, *, source: str = "the DataFrame") -> DataFrame:
+    """The items of a DataFrame of contacts (any column types Arrow can carry)."""
+    from pyspark.sql import functions as F
+
+    if ID_FIELD not in df.columns:
+        raise InputError(f"no '{ID_FIELD}' column (columns: {', '.join(df.columns)})", source=source)
+    # rows per partition, so each task can number its rows in input order (a count, no contact data)
+    counts: dict[int, int] = dict(df.groupBy(F.spark_partition_id().alias("p")).count().collect())
+    offsets: dict[int, int] = {}
+    total = 0
+    for pid in sorted(counts):
+        offsets[pid] = total
+        total += counts[pid]
+    return df.mapInArrow(partial(_typed_items, offsets), ITEM_SCHEMA)
+
+
+def _items_from_text(spark: SparkSession, path: str, fmt: str) -> DataFrame:
+    from pyspark.sql import functions as F
+
+    lines = spark.read.option("lineSep", "\n").text(path).select(
+        F.col("value").cast("binary").alias("value"),  # the raw bytes: invalid UTF-8 stays visible
+        F.col("_metadata.file_path").alias("_file"),
+        F.col("_metadata.file_block_start").alias("_block"),
+        F.monotonically_increasing_id().alias("_seq"),
+    )
+    if fmt == "csv":
+        _check_csv_headers(lines, path)
+    # each file's lines in one task, in file order: records may span lines, and rows are
+    # counted from the start of the file
+    ordered = lines.repartition("_file").sortWithinPartitions("_file", "_block", "_seq").select("_file", "value")
+    return ordered.mapInArrow(partial(_text_items, fmt), ITEM_SCHEMA)
+
+
+def _check_csv_headers(lines: DataFrame, path: str) -> None:
+    """Every file's header checked as the local reader checks it (a bad header is a
+    whole-file error), from the first line of each file: names only, no contact data."""
+    from pyspark.sql import functions as F
+
+    firsts = (lines.where(F.col("_block") == 0)
+              .groupBy("_file").agg(F.min_by("value", "_seq").alias("head")).collect())
+    for file, head in sorted(firsts):
+        text = bytes(head).decode("utf-8-sig", errors="surrogateescape")
+        _csv_header(csv.reader(io.StringIO(text, newline="")), Path(file if len(firsts) > 1 else path))
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip() or type(exc).__name__
+    return text.splitlines()[0]
+
+
+# -- in the executors ------------------------------------------------------------------
+
+def _item_batch(rows: list[tuple[str | None, str, int, bytes]]) -> pa.RecordBatch:
+    import pyarrow as pa
+
+    keys, files, nums, items = zip(*rows, strict=True) if rows else ((), (), (), ())
+    return pa.RecordBatch.from_arrays(
+        [pa.array(keys, pa.string()), pa.array(files, pa.string()), pa.array(nums, pa.int64()),
+         pa.array(items, pa.binary())],
+        names=["_k", "_file", "_row", "item"],
+    )
+
+
+def _as_rows(file: str, items: Iterable[Record | Reject]) -> Iterator[tuple[str | None, str, int, bytes]]:
+    for item in items:
+        key = item.data[ID_FIELD] if isinstance(item, Record) else None
+        yield key, file, item.row, pickle.dumps(item, protocol=pickle.HIGHEST_PROTOCOL)
+
+
+def _batched(rows: Iterator[tuple[str | None, str, int, bytes]]) -> Iterator[pa.RecordBatch]:
+    while chunk := list(itertools.islice(rows, BATCH_ROWS)):
+        yield _item_batch(chunk)
+
+
+def _typed_items(offsets: dict[int, int], batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+    """Arrow batches of typed contacts → items, numbered after this partition's offset."""
+    from pyspark import TaskContext
+
+    ctx = TaskContext.get()
+    start = offsets.get(ctx.partitionId() if ctx is not None else 0, 0)
+
+    def items() -> Iterator[Record | Reject]:
+        row = start
+        for batch in batches:
+            try:
+                objs: list[Any] = batch.to_pylist()
+            except Exception:  # a value Python cannot hold: row by row, as the Parquet reader does
+                objs = [_one_row(batch, i) for i in range(batch.num_rows)]
+            for obj in objs:
+                row += 1
+                yield record_from_object(obj, row, None)
+
+    yield from _batched(_as_rows("", items()))
+
+
+def _one_row(batch: pa.RecordBatch, index: int) -> dict[str, Any] | str:
+    try:
+        return batch.slice(index, 1).to_pylist()[0]  # type: ignore[no-any-return]
+    except Exception as exc:  # pyarrow's conversion errors have no common base
+        return f"unreadable value: {exc}"
+
+
+def _text_items(fmt: str, batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+    """Raw lines, grouped by file in line order → items, as the local readers make them."""
+    reader: Callable[[Iterator[bytes]], Iterator[Record | Reject]] = _csv_items if fmt == "csv" else _jsonl_items
+
+    def lines() -> Iterator[tuple[str, bytes]]:
+        for batch in batches:
+            yield from zip(batch.column("_file").to_pylist(), batch.column("value").to_pylist(), strict=True)
+
+    def rows() -> Iterator[tuple[str | None, str, int, bytes]]:
+        for file, group in itertools.groupby(lines(), key=lambda pair: pair[0]):
+            yield from _as_rows(file, reader(raw for _, raw in group))
+
+    yield from _batched(rows())
+
+
+def _jsonl_items(raws: Iterator[bytes]) -> Iterator[Record | Reject]:
+    row = 0
+    for line_no, raw in enumerate(raws, start=1):
+        if line_no == 1 and raw.startswith(_BOM):
+            raw = raw[len(_BOM):]
+        if not raw.strip():
+            continue
+        row += 1
+        yield record_from_object(json_object(raw), row, line_no)
+
+
+def _text_lines(raws: Iterator[bytes]) -> Iterator[str]:
+    """The lines Python's text reader (utf-8-sig, surrogateescape, newline="") would give."""
+    for n, raw in enumerate(raws):
+        if n == 0 and raw.startswith(_BOM):
+            raw = raw[len(_BOM):]
+        yield from _BARE_CR.split(raw.decode("utf-8", "surrogateescape") + "\n")
+
+
+def _csv_items(raws: Iterator[bytes]) -> Iterator[Record | Reject]:
+    reader = csv.reader(_text_lines(raws))
+    try:
+        header = [h.strip() for h in next(reader)]
+    except (StopIteration, csv.Error):  # checked on the driver already
+        return
+    typed = typed_columns(header)
+    row = 0
+    while True:
+        line = reader.line_num + 1
+        try:
+            cells = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            row += 1
+            yield Reject(row, line, None, "read", f"malformed CSV: {exc}")
+            continue
+        if not cells or (len(cells) == 1 and not cells[0].strip()):
+            continue
+        row += 1
+        yield record_from_cells(header, typed, cells, row, line)
