@@ -51,16 +51,30 @@ def validate(file: Path = typer.Argument(..., help="Campaign YAML file.")) -> No
 @campaign_app.command("render")
 def render_cmd(
     campaign: Path = typer.Argument(..., help="Campaign file (or a name in campaigns/)."),
-    audience: Path = typer.Option(..., "--audience", help="Contacts: .csv, .jsonl or .parquet."),
-    out: Path = typer.Option(..., "--out", help="Messages file: .csv, .jsonl or .parquet."),
+    audience: Path = typer.Option(..., "--audience", help="Contacts: .csv, .jsonl or .parquet "
+                                  "(with --engine spark also a folder so named, or table:NAME)."),
+    out: Path = typer.Option(..., "--out", help="Messages file: .csv, .jsonl or .parquet. With --engine "
+                             "spark: a folder of Parquet part files."),
     history: Path = typer.Option(None, "--history", help="Extra send history file (CSV/JSONL/Parquet)."),
-    workers: int = typer.Option(1, "--workers", min=1, help="Processes to render with."),
+    workers: int = typer.Option(1, "--workers", min=1, help="Processes to render with (local engine)."),
     explain: bool = typer.Option(False, "--explain", help="Add each decision's trace."),
-    rejects: Path = typer.Option(None, "--rejects", help="Rejects file (default OUT.rejects.csv)."),
+    rejects: Path = typer.Option(None, "--rejects", help="Rejects file (default OUT.rejects.csv); with "
+                                 "--engine spark a Parquet folder (default OUT.rejects)."),
+    engine: str = typer.Option("local", "--engine", help="local (this machine's processes) or spark "
+                               "(needs the spark extra and Java; see docs/guides/spark.md)."),
+    master: str = typer.Option("local[*]", "--master", help="Spark master URL for --engine spark "
+                               "(an active session, e.g. under spark-submit, is used as it is)."),
 ) -> None:
-    """Decide and render a campaign for an audience, streaming, with a summary."""
+    """Decide and render a campaign for an audience, streaming, with a summary.
+
+    With --engine spark the same decisions and texts are made in Spark executors: --out
+    is a folder of Parquet part files (every column text, as the local engine's Parquet
+    output) and the rejects are a second Parquet folder; contacts and messages never
+    pass through this process."""
     from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
+    if engine not in svc.ENGINES:
+        raise UsageError(f"--engine must be one of {', '.join(svc.ENGINES)}, not '{engine}'")
     cf = svc.open_campaign(workspace(), campaign)
     notes: list[str] = []
     with Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
@@ -69,7 +83,7 @@ def render_cmd(
         task = bar.add_task(f"rendering {lit(cf.campaign.id)}", total=None)
         summary = svc.render(open_desk(), cf, audience, out, history_file=history, rejects=rejects,
                              explain=explain, workers=workers, progress=lambda n: bar.update(task, completed=n),
-                             notes=notes)
+                             notes=notes, engine=engine, master=master)
     _print_notes(notes)
     table = Table("outcome", "contacts", title=f"{lit(cf.campaign.id)}: {summary.total:,} contacts")
     table.add_row("rendered", f"{summary.rendered:,}")

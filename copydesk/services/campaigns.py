@@ -264,24 +264,52 @@ def preview(
 
 # -- many contacts -------------------------------------------------------------------
 
+ENGINES = ("local", "spark")
+
+
 def render(
     desk: Desk, cf: CampaignFile, audience: Path, out: Path, *,
     history_file: Path | None = None, rejects: Path | None = None, explain: bool = False,
     workers: int = 1, now: datetime | None = None, progress: Callable[[int], None] | None = None,
-    notes: list[str] | None = None,
+    notes: list[str] | None = None, engine: str = "local", master: str | None = None,
 ) -> Summary:
     """Decide and render ``cf`` for every contact of ``audience`` (streaming; bad rows go
     to the rejects file). Nothing is recorded as sent: that is :func:`record_sends`.
     Stored sends left out of the frequency-cap history are listed in ``notes``. Rules
-    that learn their split use the outcomes known before today (UTC)."""
+    that learn their split use the outcomes known before today (UTC).
+
+    ``engine="spark"`` renders on Spark (``master``, default ``local[*]``): ``audience``
+    may also be ``table:NAME``, and ``out`` and ``rejects`` are Parquet datasets (folders
+    of part files); ``workers`` and ``progress`` do not apply."""
+    if engine not in ENGINES:
+        raise UsageError(f"--engine must be one of {', '.join(ENGINES)}, not '{engine}'")
     ws = _workspace(desk)
     moment = as_utc(now) if now is not None else clock.now()
     records = history(desk, cf.campaign, moment, history_file, notes=notes)
     day = moment.date()
+    if engine == "spark":
+        return _render_on_spark(desk, cf, audience, out, rejects=rejects, explain=explain, history=records,
+                                now=moment, master=master, templates_dir=ws.templates_dir)
     return render_campaign(
         with_outcomes(desk, cf, day), audience, out, library=desk.approved_content(day), templates_dir=ws.templates_dir,
         history=records, rejects=rejects, explain=explain, workers=workers, now=moment, progress=progress,
     )
+
+
+def _render_on_spark(
+    desk: Desk, cf: CampaignFile, audience: Path, out: Path, *, rejects: Path | None, explain: bool,
+    history: list[SendRecord], now: datetime, master: str | None, templates_dir: Path,
+) -> Summary:
+    """:func:`render` on Spark: the library approved now and the templates are read once
+    here, on the driver; contacts and messages stay in the cluster."""
+    from copydesk.spark import DEFAULT_MASTER, render_source
+    from copydesk.spark.session import session_for
+
+    day = now.date()
+    with session_for(master or DEFAULT_MASTER) as spark:
+        result = render_source(spark, str(audience), with_outcomes(desk, cf, day), library=desk.approved_content(day),
+                               templates_dir=templates_dir, history=history, now=now, explain=explain)
+        return result.write(out, rejects)
 
 
 @dataclass
