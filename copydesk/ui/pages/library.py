@@ -1,5 +1,5 @@
 """Library: full-text search and filters, variant history with provenance, retire,
-and downloads of the approved library (CSV / JSON)."""
+and downloads of the approved library (CSV / JSON, and per sending platform)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import streamlit as st
 from copydesk.models import User, Variant
 from copydesk.services import Desk
 from copydesk.services.library import STATUS_FILTERS
-from copydesk.ui import session, variant_view
+from copydesk.ui import esp_export, session, variant_view
 from copydesk.ui.filters import LibraryFilter, variant_rows
 from copydesk.ui.highlight import md_escape
 from copydesk.ui.provenance import history_rows, review_rows
@@ -72,6 +72,34 @@ def _export(d: Desk, user: User) -> None:
                                             file_name=f"copydesk-approved.{fmt}", mime=mime, key=f"download_{fmt}")
 
 
+def _platform_export(d: Desk, user: User) -> None:
+    st.markdown("**For a sending platform**")
+    st.caption("Placeholders in the platform's own syntax, with the same fallbacks; every item carries its "
+               "variant id, revision, approval hash, approver and review-by date. See docs/reference/esp-export.md.")
+    titles = esp_export.choices()
+    c1, c2 = st.columns([3, 1])
+    dialect = c1.selectbox("Platform", ["", *titles], format_func=lambda n: titles.get(n, "choose a platform"),
+                           key="esp_dialect")
+    fmt = c2.selectbox("Format", list(esp_export.FORMATS), format_func=lambda f: esp_export.FORMATS[f][0],
+                       key="esp_format")
+    if not dialect:
+        return
+    partial = st.checkbox("Leave out the variants this platform cannot express", key="esp_partial")
+    with session.errors_shown():
+        download = esp_export.build(d, dialect, fmt, actor=user.name, partial=partial)
+        if download.problems:
+            lines = "\n".join(f"- {md_escape(str(p))}" for p in download.problems)
+            show = st.warning if download.export is not None else st.error
+            show(f"{titles[dialect]} cannot express {len(download.problems)} placeholder(s):\n\n{lines}")
+        if download.export is not None:
+            st.download_button(
+                f"Download {len(download.export.records)} variant(s) for {titles[dialect]}",
+                download.export.text, file_name=download.file_name, mime=download.mime,
+                key=f"download_esp_{dialect}_{fmt}", on_click=esp_export.record,
+                args=(d, download.export, user.name),
+            )
+
+
 def page() -> None:
     """Draw the Library page."""
     user = session.require_user()
@@ -94,6 +122,7 @@ def page() -> None:
             st.info("No variants match.")
     if session.allowed(user, "library.export"):
         _export(d, user)
+        _platform_export(d, user)
 
 
 if __name__ == "__main__":
