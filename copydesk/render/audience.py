@@ -189,7 +189,7 @@ def record_from_cells(
     for name, cell, coerce in zip(header, cells, typed, strict=True):
         try:
             value = coerce_text(cell) if coerce else (cell.strip() or None)
-            deep = too_deep(value)
+            deep = type(value) is list and too_deep(value)  # only a list cell can nest
         except RecursionError:  # a JSON-array cell nested thousands deep
             deep = True
         if deep:

@@ -2,9 +2,14 @@
 
 Memory stays flat for any audience size: rows are read, decided, rendered and written
 in chunks of ``chunk_size``; a contact id seen before in the run is rejected
-(:mod:`copydesk.render.unique`, on disk); with ``workers > 1`` at most ``2 × workers`` chunks are in
-flight. One bad row (unreadable, undecidable or unrenderable) goes to the rejects file
-and the run continues. Output order follows the audience.
+(:mod:`copydesk.render.unique`, on disk). With ``workers > 1`` an audience file is cut
+into pieces that the workers read, decide, render and write themselves
+(:mod:`copydesk.render.pieces`, :mod:`copydesk.render.parallel`); the parent only
+stitches them together, so the run scales with cores and writes the same bytes as one
+process. Contacts given in code (or a file the byte scan cannot cut) are read by the
+parent and handed out in chunks, at most ``2 × workers`` in flight. One bad row
+(unreadable, undecidable or unrenderable) goes to the rejects file and the run
+continues. Output order follows the audience.
 """
 
 from __future__ import annotations
