@@ -77,6 +77,18 @@ class BriefState:
     data: dict[str, Any] | None
 
 
+@dataclass
+class TokenState:
+    """One API token as its events leave it."""
+
+    seq: int
+    scope: Any
+    secret_sha256: Any
+    expires_at: Any
+    created_by: str
+    revoked: bool = False
+
+
 ReviewKey = tuple[str, Any, Any, str, str, Any, Any]
 WaiverKey = tuple[str, Any, Any, Any, Any, Any, Any, str]
 
@@ -88,6 +100,7 @@ class Replay:
         self.variants: dict[str, VariantState] = {}
         self.users: dict[str, UserState] = {}
         self.briefs: dict[str, BriefState] = {}
+        self.tokens: dict[str, TokenState] = {}
         self.reviews: dict[ReviewKey, list[int]] = defaultdict(list)
         self.waivers: dict[WaiverKey, list[int]] = defaultdict(list)
         self.problems: list[str] = []
@@ -191,6 +204,19 @@ class Replay:
         content = d.get("brief") if "personal_data" not in d and isinstance(d.get("brief"), dict) else None
         self.briefs[e["entity_id"]] = BriefState(e["seq"], d.get("version"), d.get("brief_sha256"), content)
 
+    # -- API tokens ------------------------------------------------------------------
+    def _token_create(self, e: dict[str, Any], d: dict[str, Any]) -> None:
+        self.tokens[e["entity_id"]] = TokenState(e["seq"], d.get("scope"), d.get("secret_sha256"),
+                                                 d.get("expires_at"), e["actor"])
+
+    def _token_revoke(self, e: dict[str, Any], d: dict[str, Any]) -> None:
+        state = self.tokens.get(e["entity_id"])
+        if state is None:
+            self.problems.append(f"event {e['seq']} (token.revoke) is about token {e['entity_id']!r}, "
+                                 "which no event created")
+        else:
+            state.revoked = True
+
     def _protected(self, e: dict[str, Any], d: dict[str, Any]) -> None:
         self.notes.append(
             f"the append-only triggers were missing or altered before event {e['seq']}: "
@@ -218,6 +244,8 @@ _HANDLERS: dict[str, Handler] = {
     "user.deactivate": Replay._activate,
     "brief.add": Replay._brief,
     "brief.update": Replay._brief,
+    "token.create": Replay._token_create,
+    "token.revoke": Replay._token_revoke,
     audit.PROTECTED_ACTION: Replay._protected,
 }
 

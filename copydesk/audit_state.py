@@ -39,7 +39,7 @@ def compare(db: sqlite_utils.Database, replay: Replay, *, events: int) -> list[s
             return [f"the audit chain is empty, yet the library holds {listed}: their history was deleted"]
         return []
     return [*replay.problems, *_variants(db, replay), *_revisions(db, replay), *_reviews(db, replay),
-            *_waivers(db, replay), *_users(db, replay), *_briefs(db, replay)]
+            *_waivers(db, replay), *_users(db, replay), *_briefs(db, replay), *_tokens(db, replay)]
 
 
 VARIANT_SQL = ("SELECT id, brief_id, status, current_revision, approved_revision, approved_hash, approved_by, "
@@ -215,3 +215,26 @@ def _briefs(db: sqlite_utils.Database, replay: Replay) -> Iterable[str]:
     for bid, state in replay.briefs.items():
         if bid not in seen:
             yield f"brief {bid!r} (recorded at event {state.seq}) is missing from the library"
+
+
+def _tokens(db: sqlite_utils.Database, replay: Replay) -> Iterable[str]:
+    """API tokens against their token.create / token.revoke events: a token written into
+    the table without its event (one that would let a caller in) is named."""
+    seen = set()
+    rows = db.execute("SELECT id, scope, secret_sha256, expires_at, created_by, revoked_at FROM api_tokens")
+    for tid, scope, digest, expires_at, created_by, revoked_at in rows:
+        seen.add(tid)
+        state = replay.tokens.get(tid)
+        if state is None:
+            yield f"API token {tid!r} has no token.create event: added outside copydesk"
+            continue
+        if (scope, digest, expires_at, created_by) != (state.scope, state.secret_sha256, state.expires_at,
+                                                       state.created_by):
+            yield f"API token {tid!r} differs from what event {state.seq} created (scope, secret, expiry or creator)"
+        if state.revoked and revoked_at is None:
+            yield f"API token {tid!r} was revoked by an event but is not revoked in the library"
+        if revoked_at is not None and not state.revoked:
+            yield f"API token {tid!r} is revoked in the library but no event revoked it"
+    for tid, state in replay.tokens.items():
+        if tid not in seen:
+            yield f"API token {tid!r} (created at event {state.seq}) is missing from the library"

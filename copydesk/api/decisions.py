@@ -10,6 +10,7 @@ field."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -56,9 +57,9 @@ def campaign_path(state: ServerState, campaign_id: str) -> Path:
                    field="campaign_id")
 
 
-def _stat(path: Path) -> tuple[str, int, int]:
+def _stat(path: Path | str) -> tuple[str, int, int]:
     try:
-        st = path.stat()
+        st = os.stat(path)
     except OSError:
         return (str(path), -1, -1)
     return (str(path), st.st_mtime_ns, st.st_size)
@@ -73,13 +74,13 @@ class _Entry:
     template_error: str | None
 
 
-def _watch(paths: Iterable[Path]) -> tuple[tuple[str, int, int], ...]:
-    return tuple(_stat(p) for p in sorted(set(paths)))
+def _watch(paths: Iterable[Path | str]) -> tuple[tuple[str, int, int], ...]:
+    return tuple(_stat(p) for p in sorted({str(p) for p in paths}))
 
 
 def _fresh(entry: _Entry | None, key: tuple[Any, ...]) -> bool:
     return (entry is not None and entry.key == key
-            and entry.watched == _watch(Path(p) for p, _, _ in entry.watched))
+            and entry.watched == tuple(_stat(p) for p, _, _ in entry.watched))
 
 
 def compiled(state: ServerState, campaign_id: str, moment: datetime) -> Compiled:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import socket
+
 import typer
 
 from copydesk.cli.common import console_err, open_desk, workspace
@@ -38,10 +40,22 @@ def serve(
         settings = ApiSettings(max_body_bytes=max_body, max_batch=max_batch, rate_per_second=rate, burst=burst)
     except ValueError as exc:
         raise UsageError(str(exc)) from None
+    _check_address(host, port)
     server = uvicorn.Server(config(ws, settings, host, port, access_log=access_log))
     server.run()
     if not server.started:
         raise UsageError(f"could not listen on {host}:{port} (in use, or not an address of this machine)")
+
+
+def _check_address(host: str, port: int) -> None:
+    """One line instead of uvicorn's log when the address cannot be listened on."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        with socket.socket(infos[0][0], socket.SOCK_STREAM) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            probe.bind(infos[0][4])
+    except OSError as exc:
+        raise UsageError(f"could not listen on {host}:{port}: {exc.strerror or exc}") from None
 
 
 def register(app: typer.Typer) -> None:

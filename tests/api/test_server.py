@@ -244,3 +244,19 @@ def test_no_endpoint_writes_the_library(api: httpx.Client, ws: Workspace, campai
     assert methods == {"get", "post"}
     posts = [p for p, ops in spec["paths"].items() if "post" in ops]
     assert all("/decide" in p for p in posts)
+
+
+def test_a_changed_campaign_file_or_template_is_used_at_once(api: httpx.Client, ws: Workspace,
+                                                             campaign_token: str) -> None:
+    h = auth(campaign_token)
+    before = api.post(DECIDE, json={"contact": CONTACT}, headers=h).json()
+    assert before["outcome"] == "selected", before
+    path = ws.campaigns_dir / "spring-boots.yaml"
+    path.write_text(path.read_text(encoding="utf-8").replace("holdout: 0.05", "holdout: 0.99"), encoding="utf-8")
+    held = api.post(DECIDE, json={"contact": CONTACT}, headers=h).json()
+    assert held["outcome"] == "holdout"
+    path.write_text(path.read_text(encoding="utf-8").replace("holdout: 0.99", "holdout: 0.05"), encoding="utf-8")
+    txt = ws.templates_dir / "email" / "default.txt.j2"
+    txt.write_text("CHANGED {{ message.subject }}\n", encoding="utf-8")
+    after = api.post(DECIDE, json={"contact": CONTACT}, headers=h).json()
+    assert after["message"]["rendered_txt"].startswith("CHANGED Care for your boots")

@@ -88,3 +88,17 @@ def test_cli_create_list_revoke(cli, desk: Desk) -> None:  # type: ignore[no-unt
     assert "revoked" in cli("-w", root, "token", "list").out
     bad = cli("-w", root, "token", "create", "--name", "x", "--scope", "all", "--as", "admin")
     assert bad.code == 1 and "field 'scope'" in bad.err and "Traceback" not in bad.err
+
+
+def test_audit_verify_names_a_token_written_outside_copydesk(desk: Desk) -> None:
+    token, secret = desk.create_token("x", "campaign:spring-boots", actor="admin")
+    assert desk.verify_audit()[0]
+    desk.db.execute("UPDATE api_tokens SET scope = 'content' WHERE id = ?", [token.id])
+    desk.db.execute(
+        "INSERT INTO api_tokens (id, name, scope, secret_sha256, created_by, created_at, expires_at) "
+        "VALUES ('T9', 'forged', 'content', ?, 'admin', '2026-01-01', '2099-01-01')", ["0" * 64])
+    desk.db.conn.commit()
+    ok, message = desk.verify_audit()
+    assert not ok
+    assert f"API token '{token.id}' differs from what event" in message
+    assert "API token 'T9' has no token.create event" in message
