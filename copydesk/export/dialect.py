@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from copydesk.errors import CopydeskError, InputError
 from copydesk.export.parse import Placeholder
+from copydesk.render.sandbox import field_allowed
 
 
 class Unsupported(Exception):
@@ -96,9 +97,12 @@ class Dialect(ABC):
         return None
 
     def field_map_problems(self, mapping: Mapping[str, str]) -> list[str]:
-        """Problems of this dialect's ``esp:`` section."""
-        return [f"esp.{self.name}.{field}: {why}" for field, attr in mapping.items()
-                if (why := self.check_attribute(attr))]
+        """Problems of this dialect's ``esp:`` section: keys must be contact fields copy
+        may use, values valid attributes of the platform."""
+        problems = [f"esp.{self.name}.{field}: not a personalization field copy may use"
+                    for field in mapping if not field_allowed(field)]
+        return problems + [f"esp.{self.name}.{field}: {why}" for field, attr in mapping.items()
+                           if (why := self.check_attribute(attr))]
 
 
 def quoted(text: str, quotes: str = "'\"", *, forbidden: tuple[str, ...] = ()) -> str:

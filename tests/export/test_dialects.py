@@ -116,3 +116,18 @@ def test_translation_error_lists_every_problem() -> None:
     message = str(TranslationError("braze", problems))
     assert "2 placeholder(s) cannot be exported to braze" in message
     assert "V1 field subject: '{{ x }}': no default" in message and "V2 field body" in message
+
+
+def test_field_map_keys_and_values_are_checked() -> None:
+    from pydantic import ValidationError
+
+    from copydesk.workspace import WorkspaceConfig
+
+    with pytest.raises(ValidationError) as info:
+        WorkspaceConfig.model_validate({"esp": {"braze": {"consent_email": "x", "first name": "y"},
+                                                "hubspot": {"city": "town"}}})
+    text = str(info.value)
+    assert "esp.braze.consent_email: not a personalization field" in text
+    assert "esp.braze.first name: not a personalization field" in text
+    assert "esp.hubspot.city: 'town' is not a HubL property" in text
+    assert WorkspaceConfig.model_validate({"esp": {"iterable": {"city": "profile.city"}}}).esp.iterable
