@@ -120,3 +120,13 @@ def test_edges_golden(bare_ws: Workspace, dialect: str) -> None:
         path.write_text(text, encoding="utf-8")
     assert text == path.read_text(encoding="utf-8")
     d.close()
+
+
+def test_hubspot_golden_parses_as_jinja() -> None:
+    # HubL is Jinjava, a Java implementation of Jinja: Jinja2 parsing every exported field
+    # checks the structure (balanced tags, quoting), not HubSpot's behaviour
+    from jinja2 import Environment
+
+    env = Environment()
+    for chunk in (GOLDEN / "hubspot.txt").read_text(encoding="utf-8").split("\n== ")[1:]:
+        env.parse(chunk.split("\n", 1)[1])
