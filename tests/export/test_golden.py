@@ -128,5 +128,5 @@ def test_hubspot_golden_parses_as_jinja() -> None:
     from jinja2 import Environment
 
     env = Environment()
-    for chunk in (GOLDEN / "hubspot.txt").read_text(encoding="utf-8").split("\n== ")[1:]:
+    for chunk in ("\n" + (GOLDEN / "hubspot.txt").read_text(encoding="utf-8")).split("\n== ")[1:]:
         env.parse(chunk.split("\n", 1)[1])
