@@ -12,6 +12,8 @@ AsyncClient was tried and generated less load). Beside it, in this process:
 - ``in-process decide``: :func:`copydesk.api.decisions.decide_contact` with the
   contact typed as the API types it, i.e. exactly the work one served call does, without
   HTTP. The ratio served/in-process is the HTTP overhead. Target at concurrency 16: >= 0.3.
+- ``health c=16``: ``GET /v1/health`` served at concurrency 16, what the HTTP stack
+  (uvicorn, FastAPI, the load generator) manages with no work behind it: the ceiling.
 - ``preview``: :func:`copydesk.services.campaigns.preview` (what ``copydesk campaign
   explain`` calls), which loads the approved library and compiles the plan per call.
 
@@ -128,7 +130,8 @@ def in_process(call: Callable[[dict[str, Any]], Any], people: list[dict[str, Any
 
 
 def served(url: str, token: str, people: list[dict[str, Any]], *, concurrency: int, limit: int,
-           seconds: float) -> dict[str, float]:
+           seconds: float, health: bool = False) -> dict[str, float]:
+    """``decide`` calls (or, with ``health``, ``GET /v1/health``: the HTTP stack alone)."""
     latencies: list[float] = []
     failures: list[int] = []
     lock = threading.Lock()
@@ -144,7 +147,8 @@ def served(url: str, token: str, people: list[dict[str, Any]], *, concurrency: i
                         return
                     issued[0] += 1
                 t = time.perf_counter()
-                r = client.post("/v1/campaigns/spring-boots/decide", json={"contact": people[n % len(people)]})
+                r = (client.get("/v1/health") if health else
+                     client.post("/v1/campaigns/spring-boots/decide", json={"contact": people[n % len(people)]}))
                 took = time.perf_counter() - t
                 with lock:
                     (latencies.append(took) if r.status_code == 200 else failures.append(r.status_code))
@@ -206,13 +210,15 @@ def main() -> None:
             for c in (1, 16):
                 results[f"served c={c}"] = served(url, token, people, concurrency=c, limit=args.requests,
                                                   seconds=args.seconds)
+            results["health c=16 (HTTP only)"] = served(url, token, people, concurrency=16, limit=args.requests,
+                                                        seconds=args.seconds, health=True)
         finally:
             proc.terminate()
             proc.wait(timeout=30)
     base = results["in-process decide"]["per_second"]
-    print(f"{'':22} {'calls':>7} {'calls/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'vs in-process':>14}")
+    print(f"{'':24} {'calls':>7} {'calls/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'vs in-process':>14}")
     for name, r in results.items():
-        print(f"{name:22} {r['requests']:>7.0f} {r['per_second']:>9.1f} {r['p50_ms']:>8.2f} {r['p99_ms']:>8.2f} "
+        print(f"{name:24} {r['requests']:>7.0f} {r['per_second']:>9.1f} {r['p50_ms']:>8.2f} {r['p99_ms']:>8.2f} "
               f"{r['per_second'] / base:>13.2f}x")
     ratio = results["served c=16"]["per_second"] / base
     print(f"served at c=16 / in-process = {ratio:.2f} (target >= 0.3): {'ok' if ratio >= 0.3 else 'MISSED'}")

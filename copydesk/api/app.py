@@ -26,7 +26,7 @@ from copydesk.api.limits import BodyLimit, CatchAll
 from copydesk.api.models import BatchRequest, DecideRequest
 from copydesk.api.settings import ApiSettings
 from copydesk.api.state import ServerState
-from copydesk.errors import CopydeskError
+from copydesk.errors import CopydeskError, InputError
 from copydesk.services.tokens import CAMPAIGN_SCOPE, CONTENT_SCOPE
 from copydesk.workspace import Workspace
 
@@ -136,7 +136,12 @@ def _decide_one(state: ServerState, campaign_id: str, body: DecideRequest, *, fi
     contact = contact_record(body.contact, field=field)
     history = given_history(body.history, str(contact["contact_id"]), campaign_id, field=f"{prefix}history")
     moment = clock.now()
-    return decision_json(decide_contact(state, campaign_id, contact, history, now=moment), moment)
+    try:
+        result = decide_contact(state, campaign_id, contact, history, now=moment)
+    except InputError as exc:
+        # a contact value a rule cannot evaluate (invariant 9): this contact is refused
+        raise ApiError(422, "invalid", exc.reason, field=f"{field}.{exc.field}" if exc.field else field) from None
+    return decision_json(result, moment)
 
 
 def _batch_item(state: ServerState, campaign_id: str, index: int, item: Any) -> dict[str, Any]:

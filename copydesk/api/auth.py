@@ -1,6 +1,7 @@
 """Who may call what: a bearer token, its scope, its rate, and the audit of its use.
 
-Order of the checks: the token must be valid (401), then it is rate-limited (429, before
+Order of the checks: the token must be valid (401; invalid tokens from one client
+address beyond ``ApiSettings.auth_failures_per_second`` get 429), then it is rate-limited (429, before
 the scope, so a token is limited whatever it asks for), then its scope must allow the
 endpoint (403), then its use is audited (:mod:`copydesk.api.usage`): a use that cannot
 be audited is refused (503)."""
@@ -33,6 +34,9 @@ def authorize(request: Request, scope: str) -> Token:
     try:
         token = state.desk().authenticate_token(header[len(_BEARER):].strip())
     except AuthenticationError as exc:
+        # failures are rate-limited per client address too, so guessing costs time (429)
+        client = request.client.host if request.client else "?"
+        state.failures.take(f"client:{client}")
         raise ApiError(401, "unauthorized", str(exc), field="Authorization",
                        headers={"WWW-Authenticate": 'Bearer error="invalid_token"'}) from None
     state.limiter.take(token.id)

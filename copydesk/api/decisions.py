@@ -22,7 +22,7 @@ from pydantic import ValidationError
 from copydesk import clock
 from copydesk.api.errors import ApiError
 from copydesk.api.state import ServerState
-from copydesk.errors import CopydeskError, InputError
+from copydesk.errors import CopydeskError
 from copydesk.inputs import sane_moment
 from copydesk.models import ApprovedContent, SendRecord
 from copydesk.render.audience import Reject, record_from_object
@@ -232,4 +232,4 @@ def decision_json(result: Preview, decided_at: datetime) -> dict[str, Any]:
     }
 
 
-__all__ = ["InputError", "contact_record", "decide_contact", "decision_json", "given_history"]
+__all__ = ["Compiled", "contact_record", "decide_contact", "decision_json", "given_history", "stored_history"]

@@ -17,5 +17,8 @@ class ApiSettings:
     rate_per_second: float = 50.0
     #: ...and how many it may make at once after a quiet spell.
     burst: int = 100
+    #: Invalid tokens a second one client address may send, and at once, before 429s.
+    auth_failures_per_second: float = 5.0
+    auth_failure_burst: int = 20
     #: Most send-history records given with one contact.
     max_history: int = 1000

@@ -43,6 +43,8 @@ class ServerState:
         self.workspace = workspace
         self.settings = settings
         self.limiter = RateLimiter(settings.rate_per_second, settings.burst)
+        #: invalid tokens per client address (a token cannot be guessed, but trying costs us a query)
+        self.failures = RateLimiter(settings.auth_failures_per_second, settings.auth_failure_burst)
         self.uses = UseLog()
         self._local = threading.local()
         self._desks: list[Desk] = []

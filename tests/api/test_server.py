@@ -39,6 +39,10 @@ def test_health_needs_no_token_and_docs_work_offline(api: httpx.Client) -> None:
     page = api.get("/docs")
     assert page.status_code == 200 and "/v1/campaigns/{campaign_id}/decide" in page.text
     assert "<script" not in page.text and "cdn" not in page.text.lower()
+    r = api.get("/v1/nope")
+    assert r.status_code == 404 and error_of(r)["code"] == "not_found"
+    r = api.delete("/v1/content")
+    assert r.status_code == 405 and error_of(r)["code"] == "method_not_allowed"
 
 
 # -- tokens and scopes -------------------------------------------------------------
@@ -49,6 +53,13 @@ def test_no_token_or_a_wrong_one_is_401(api: httpx.Client, content_token: str) -
     assert r.headers["www-authenticate"].startswith("Bearer")
     r = api.get("/v1/content", headers=auth(content_token[:-2] + "xx"))
     assert r.status_code == 401
+
+
+def test_invalid_tokens_from_one_client_are_rate_limited(serve, content_token: str) -> None:  # type: ignore[no-untyped-def]
+    with serve(auth_failures_per_second=0.001, auth_failure_burst=3) as api:
+        codes = [api.get("/v1/content", headers=auth("cdk_T1_" + "x" * 43)).status_code for _ in range(5)]
+        assert codes == [401, 401, 401, 429, 429]
+        assert api.get("/v1/content", headers=auth(content_token)).status_code == 200
 
 
 def test_scopes(api: httpx.Client, content_token: str, campaign_token: str, desk: Desk) -> None:
@@ -143,6 +154,8 @@ def test_history_counts_towards_the_frequency_cap(api: httpx.Client, campaign_to
     ({"contact": CONTACT, "history": [{"channel": "email", "sent_at": "2099-01-01T00:00:00Z"}]}, 422,
      "history.0.sent_at"),
     ({"contact": CONTACT, "history": "x"}, 422, "history"),
+    ({"contact": {**CONTACT, "lifecycle_stage": "dormant", "last_purchase_at": "2026-13-45"}}, 422,
+     "contact.last_purchase_at"),
 ])
 def test_bad_input_is_a_4xx_naming_the_field(api: httpx.Client, campaign_token: str, body: object,
                                              status: int, field: str) -> None:
@@ -190,7 +203,7 @@ def test_batch_answers_each_item_on_its_own(serve, campaign_token: str) -> None:
 
 def test_rate_limit_is_per_token_with_retry_after(serve, desk: Desk, content_token: str) -> None:  # type: ignore[no-untyped-def]
     other = desk.create_token("other", "content", actor="admin")[1]
-    with serve(rate_per_second=0.5, burst=2) as api:
+    with serve(rate_per_second=0.001, burst=2) as api:
         codes = [api.get("/v1/content", headers=auth(content_token)).status_code for _ in range(3)]
         assert codes == [200, 200, 429]
         r = api.get("/v1/content", headers=auth(content_token))
@@ -238,12 +251,29 @@ def test_a_bug_is_a_json_500_and_one_log_line_without_contact_data(
     assert "Traceback" not in caplog.text and "Isla" not in caplog.text
 
 
-def test_no_endpoint_writes_the_library(api: httpx.Client, ws: Workspace, campaign_token: str) -> None:
+def test_no_endpoint_writes_the_library(api: httpx.Client, desk: Desk, campaign_token: str,
+                                        content_token: str) -> None:
     spec = api.get("/openapi.json").json()
-    methods = {m for ops in spec["paths"].values() for m in ops}
-    assert methods == {"get", "post"}
-    posts = [p for p, ops in spec["paths"].items() if "post" in ops]
-    assert all("/decide" in p for p in posts)
+    assert {m for ops in spec["paths"].values() for m in ops} == {"get", "post"}
+    assert all("/decide" in p for p, ops in spec["paths"].items() if "post" in ops)
+
+    def tables() -> dict[str, list[object]]:
+        names = [r[0] for r in desk.db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+        return {n: desk.db.execute(f'SELECT * FROM "{n}"').fetchall() for n in names
+                if n not in ("audit_events", "audit_head", "api_tokens")}
+
+    # the first use of each token on each endpoint is audited: get those out of the way
+    api.post(DECIDE, json={"contact": CONTACT}, headers=auth(campaign_token))
+    api.post(DECIDE + "/batch", json={"items": [{"contact": CONTACT}]}, headers=auth(campaign_token))
+    api.get("/v1/content", headers=auth(content_token))
+    before, events = tables(), len(desk.audit_log())
+    sent = (clock.now() - timedelta(days=1)).isoformat()
+    for _ in range(3):
+        api.post(DECIDE, json={"contact": CONTACT, "history": [{"channel": "email", "sent_at": sent}]},
+                 headers=auth(campaign_token))
+        api.post(DECIDE + "/batch", json={"items": [{"contact": CONTACT}] * 3}, headers=auth(campaign_token))
+        api.get("/v1/content", headers=auth(content_token))
+    assert tables() == before and len(desk.audit_log()) == events
 
 
 def test_a_changed_campaign_file_or_template_is_used_at_once(api: httpx.Client, ws: Workspace,
