@@ -146,6 +146,7 @@ def render(
     now: datetime | None = None,
     today: date | None = None,
     explain: bool = False,
+    partitions: int | None = None,
 ) -> SparkRender:
     """Decide and render ``campaign_file`` for the contacts of a Spark DataFrame (one row per
     contact, a ``contact_id`` column; column types as Arrow carries them).
@@ -159,7 +160,7 @@ def render(
     quiet_pandas_warning()
     return render_items(items_from_dataframe(contacts), campaign_file, library=library,
                         templates=_templates(templates_dir, snapshot), history=history, now=now,
-                        today=today, explain=explain)
+                        today=today, explain=explain, partitions=partitions)
 
 
 def render_source(
@@ -174,13 +175,14 @@ def render_source(
     now: datetime | None = None,
     today: date | None = None,
     explain: bool = False,
+    partitions: int | None = None,
 ) -> SparkRender:
     """:func:`render` for an audience path (``.csv``, ``.jsonl``, ``.parquet``, or a folder
     so named) or ``table:NAME``, read and typed in the executors as the local readers do."""
     quiet_pandas_warning()
     return render_items(read_audience(spark, source), campaign_file, library=library,
                         templates=_templates(templates_dir, snapshot), history=history, now=now,
-                        today=today, explain=explain)
+                        today=today, explain=explain, partitions=partitions)
 
 
 def _templates(templates_dir: Path | None, snapshot: TemplateSnapshot | None) -> TemplateSnapshot:
@@ -199,6 +201,7 @@ def render_items(
     now: datetime | None = None,
     today: date | None = None,
     explain: bool = False,
+    partitions: int | None = None,
 ) -> SparkRender:
     """:func:`render` for an items DataFrame (:data:`copydesk.spark.read.ITEM_SCHEMA`)."""
     from pyspark.sql import Window
@@ -208,9 +211,13 @@ def render_items(
     job = RenderJob.build(campaign_file, library, templates, now=now, today=today, explain=explain)
     # compiles everything up front: a bad template fails before any task runs
     columns = output_columns(ChunkRenderer(job).renderer.columns, explain=explain)
-    # one message per contact: the first occurrence in input order (file, row) wins
-    keyed = items.withColumn("_first", F.min(F.struct("_file", "_row")).over(Window.partitionBy("_k")))
-    sends = _sends(spark, history, job)
+    n = partitions or _partitions(spark)
+    # one message per contact: the first occurrence in input order (file, row) wins. The
+    # explicit partitioning by contact id is shared by the window and the history join
+    # (one shuffle of the audience), and sets how many tasks render.
+    keyed = items.repartition(n, "_k").withColumn(
+        "_first", F.min(F.struct("_file", "_row")).over(Window.partitionBy("_k")))
+    sends = _sends(spark, history, job, n)
     if sends is not None:
         keyed = keyed.join(sends, on="_k", how="left")
     else:
@@ -221,6 +228,14 @@ def render_items(
         partial(_render_batches, shipped, tuple(columns)), _result_schema(columns)
     )
     return SparkRender(combined, columns, job.snapshot_sha256)
+
+
+def _partitions(spark: SparkSession) -> int:
+    """Render tasks: three per core Spark has (so a slow task does not hold up the others)."""
+    try:
+        return max(2, 3 * spark.sparkContext.defaultParallelism)
+    except Exception:  # Spark Connect has no sparkContext: the session's shuffle setting
+        return int(spark.conf.get("spark.sql.shuffle.partitions") or 200)
 
 
 def _broadcast(spark: SparkSession, payload: bytes) -> Any:
@@ -241,7 +256,7 @@ def _result_schema(columns: Sequence[str]) -> str:
 # -- send history ----------------------------------------------------------------------
 
 def _sends(
-    spark: SparkSession, history: Iterable[SendRecord] | DataFrame | None, job: RenderJob
+    spark: SparkSession, history: Iterable[SendRecord] | DataFrame | None, job: RenderJob, partitions: int
 ) -> DataFrame | None:
     """``_k`` → ``_sends`` (pickled records in the cap window), or ``None`` when the
     campaign has no cap or there is no history."""
@@ -265,7 +280,7 @@ def _sends(
         blobs = [pickle.dumps(rec) for recs in index.values() for rec in recs]
         table = pa.table({"_k": pa.array(keys, pa.string()), "send": pa.array(blobs, pa.binary())})
         rows = spark.createDataFrame(table)
-    return rows.groupBy("_k").agg(F.collect_list("send").alias("_sends"))
+    return rows.repartition(partitions, "_k").groupBy("_k").agg(F.collect_list("send").alias("_sends"))
 
 
 def _history_rows(channel: str, since: datetime, batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:

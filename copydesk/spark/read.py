@@ -28,6 +28,7 @@ import itertools
 import pickle
 import re
 from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -101,33 +102,96 @@ def items_from_dataframe(df: DataFrame, *, source: str = "the DataFrame") -> Dat
     return df.mapInArrow(partial(_typed_items, offsets), ITEM_SCHEMA)
 
 
+# Lines a reader skips as blank: Python's bytes.strip() whitespace (JSONL) and str.strip()
+# whitespace (CSV), as Java regular expressions
+_BLANK = {
+    "jsonl": r"^[ \t\r\x0B\f]*$",
+    "csv": r"^[\s\x1C-\x1F\x85\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]*$",
+}
+
+
 def _items_from_text(spark: SparkSession, path: str, fmt: str) -> DataFrame:
     from pyspark.sql import functions as F
 
-    lines = spark.read.option("lineSep", "\n").text(path).select(
-        F.col("value").cast("binary").alias("value"),  # the raw bytes: invalid UTF-8 stays visible
+    text = spark.read.option("lineSep", "\n").text(path).select(
+        "value",
         F.col("_metadata.file_path").alias("_file"),
         F.col("_metadata.file_block_start").alias("_block"),
         F.monotonically_increasing_id().alias("_seq"),
     )
-    if fmt == "csv":
-        _check_csv_headers(lines, path)
-    # each file's lines in one task, in file order: records may span lines, and rows are
-    # counted from the start of the file
-    ordered = lines.repartition("_file").sortWithinPartitions("_file", "_block", "_seq").select("_file", "value")
-    return ordered.mapInArrow(partial(_text_items, fmt), ITEM_SCHEMA)
+    blocks = _block_stats(text, fmt)
+    headers = _check_csv_headers(blocks, path) if fmt == "csv" else {}
+    # a CSV file with a quoted line break may have records that span blocks: its lines go
+    # to one task, in order; every other file is read block by block where it lies
+    spanning = sorted({b.file for b in blocks if b.odd_quotes})
+    lines = text.select(F.col("value").cast("binary").alias("value"), "_file", "_block", "_seq")
+    plan = _block_plan(blocks, fmt)
+    parts = []
+    if len(spanning) < len({b.file for b in blocks}) or not blocks:
+        in_place = lines.where(~F.col("_file").isin(spanning)) if spanning else lines
+        parts.append(in_place.select("_file", "_block", "value").mapInArrow(
+            partial(_block_items, fmt, plan, headers), ITEM_SCHEMA))
+    if spanning:
+        ordered = (lines.where(F.col("_file").isin(spanning)).repartition("_file")
+                   .sortWithinPartitions("_file", "_block", "_seq").select("_file", "value"))
+        parts.append(ordered.mapInArrow(partial(_text_items, fmt), ITEM_SCHEMA))
+    return parts[0] if len(parts) == 1 else parts[0].unionByName(parts[1])
 
 
-def _check_csv_headers(lines: DataFrame, path: str) -> None:
-    """Every file's header checked as the local reader checks it (a bad header is a
-    whole-file error), from the first line of each file: names only, no contact data."""
+@dataclass(frozen=True, order=True)
+class _Block:
+    """Counts for one block (split) of a text file: its lines, blank lines, whether a line
+    has an odd number of quotes (a quoted field spans lines), and its first line."""
+
+    file: str
+    start: int
+    lines: int
+    blank: int
+    odd_quotes: bool
+    head: bytes
+
+
+def _block_stats(text: DataFrame, fmt: str) -> list[_Block]:
+    """One pass in the JVM (no Python, no contact data leaves it but each block's first
+    line, of which only the files' headers are used)."""
     from pyspark.sql import functions as F
 
-    firsts = (lines.where(F.col("_block") == 0)
-              .groupBy("_file").agg(F.min_by("value", "_seq").alias("head")).collect())
-    for file, head in sorted(firsts):
-        text = bytes(head).decode("utf-8-sig", errors="surrogateescape")
-        _csv_header(csv.reader(io.StringIO(text, newline="")), Path(file if len(firsts) > 1 else path))
+    value = F.col("value")
+    quotes = F.length(value) - F.length(F.regexp_replace(value, '"', ""))
+    rows = text.groupBy("_file", "_block").agg(
+        F.count("*").alias("lines"),
+        F.sum(F.when(value.rlike(_BLANK[fmt]), 1).otherwise(0)).alias("blank"),
+        F.max(F.when(quotes % 2 == 1, 1).otherwise(0)).alias("odd") if fmt == "csv" else F.lit(0).alias("odd"),
+        F.min_by(F.when(F.col("_block") == 0, value.cast("binary")), "_seq").alias("head"),
+    ).collect()
+    return sorted(_Block(r["_file"], r["_block"], r["lines"], r["blank"], bool(r["odd"]),
+                         bytes(r["head"]) if r["head"] is not None else b"") for r in rows)
+
+
+def _block_plan(blocks: list[_Block], fmt: str) -> dict[tuple[str, int], tuple[int, int]]:
+    """``(file, block start)`` → lines and rows before the block in its file."""
+    plan: dict[tuple[str, int], tuple[int, int]] = {}
+    file, lines, rows = None, 0, 0
+    for b in blocks:
+        if b.file != file:
+            file, lines, rows = b.file, 0, 0
+        plan[(b.file, b.start)] = (lines, rows)
+        lines += b.lines
+        rows += b.lines - b.blank - (1 if fmt == "csv" and b.start == 0 else 0)
+    return plan
+
+
+def _check_csv_headers(blocks: list[_Block], path: str) -> dict[str, list[str]]:
+    """Every file's header, checked as the local reader checks it (a bad header is a
+    whole-file error)."""
+    heads = {b.file: b.head for b in blocks if b.start == 0}
+    headers: dict[str, list[str]] = {}
+    for file, head in sorted(heads.items()):
+        text = head.decode("utf-8-sig", errors="surrogateescape")
+        header = _csv_header(csv.reader(io.StringIO(text, newline="")), Path(file if len(heads) > 1 else path))
+        if header is not None:
+            headers[file] = header
+    return headers
 
 
 def _first_line(exc: BaseException) -> str:
@@ -202,35 +266,85 @@ def _text_items(fmt: str, batches: Iterator[pa.RecordBatch]) -> Iterator[pa.Reco
     yield from _batched(rows())
 
 
-def _jsonl_items(raws: Iterator[bytes]) -> Iterator[Record | Reject]:
-    row = 0
-    for line_no, raw in enumerate(raws, start=1):
-        if line_no == 1 and raw.startswith(_BOM):
+def _block_items(
+    fmt: str, plan: dict[tuple[str, int], tuple[int, int]], headers: dict[str, list[str]],
+    batches: Iterator[pa.RecordBatch],
+) -> Iterator[pa.RecordBatch]:
+    """Raw lines of whole blocks, each block's lines together and in order (as a text scan
+    gives them) → items, numbered after the lines and rows of the blocks before."""
+
+    def lines() -> Iterator[tuple[tuple[str, int], bytes]]:
+        for batch in batches:
+            yield from zip(zip(batch.column("_file").to_pylist(), batch.column("_block").to_pylist(), strict=True),
+                           batch.column("value").to_pylist(), strict=True)
+
+    def rows() -> Iterator[tuple[str | None, str, int, bytes]]:
+        for key, group in itertools.groupby(lines(), key=lambda pair: pair[0]):
+            line_base, row_base = plan[key]
+            raws = (raw for _, raw in group)
+            if fmt == "csv":
+                header = headers.get(key[0])
+                if header is None:
+                    continue
+                items = _csv_body(raws, header, first=key[1] == 0, line_base=line_base, row_base=row_base)
+            else:
+                items = _jsonl_items(raws, first=key[1] == 0, line_base=line_base, row_base=row_base)
+            yield from _as_rows(key[0], items)
+
+    yield from _batched(rows())
+
+
+def _jsonl_items(
+    raws: Iterator[bytes], *, first: bool = True, line_base: int = 0, row_base: int = 0
+) -> Iterator[Record | Reject]:
+    row = row_base
+    for line_no, raw in enumerate(raws, start=line_base + 1):
+        if first and line_no == 1 and raw.startswith(_BOM):
             raw = raw[len(_BOM):]
         if not raw.strip():
             continue
         row += 1
-        yield record_from_object(json_object(raw), row, line_no)
+        # the local reader's line keeps its newline, which JSON error positions count
+        yield record_from_object(json_object(raw + b"\n"), row, line_no)
 
 
-def _text_lines(raws: Iterator[bytes]) -> Iterator[str]:
+def _text_lines(raws: Iterator[bytes], *, first: bool = True) -> Iterator[str]:
     """The lines Python's text reader (utf-8-sig, surrogateescape, newline="") would give."""
     for n, raw in enumerate(raws):
-        if n == 0 and raw.startswith(_BOM):
+        if first and n == 0 and raw.startswith(_BOM):
             raw = raw[len(_BOM):]
         yield from _BARE_CR.split(raw.decode("utf-8", "surrogateescape") + "\n")
 
 
 def _csv_items(raws: Iterator[bytes]) -> Iterator[Record | Reject]:
+    """A whole file's lines, header first."""
     reader = csv.reader(_text_lines(raws))
     try:
         header = [h.strip() for h in next(reader)]
     except (StopIteration, csv.Error):  # checked on the driver already
         return
+    yield from _csv_rows(reader, header, 0, 0)
+
+
+def _csv_body(
+    raws: Iterator[bytes], header: list[str], *, first: bool, line_base: int, row_base: int
+) -> Iterator[Record | Reject]:
+    """The rows of one block of a CSV file (the first block starts with the header)."""
+    reader = csv.reader(_text_lines(raws, first=first))
+    if first:
+        try:
+            next(reader)
+        except (StopIteration, csv.Error):
+            return
+    yield from _csv_rows(reader, header, line_base, row_base)
+
+
+def _csv_rows(reader: Any, header: list[str], line_base: int, row_base: int) -> Iterator[Record | Reject]:
+    """Rows as the local CSV reader makes them (the same checks and numbering)."""
     typed = typed_columns(header)
-    row = 0
+    row = row_base
     while True:
-        line = reader.line_num + 1
+        line = line_base + reader.line_num + 1
         try:
             cells = next(reader)
         except StopIteration:

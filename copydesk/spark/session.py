@@ -9,10 +9,12 @@ nodes' own Python must have copydesk installed: docs/guides/spark.md).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import sys
 import warnings
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from copydesk.errors import CopydeskError
@@ -90,6 +92,22 @@ def spark_session(master: str = DEFAULT_MASTER, *, app_name: str = "copydesk") -
         raise SparkUnavailable(f"Spark could not start on master '{master}': {_first_line(exc)}") from None
     session.sparkContext.setLogLevel("ERROR")
     return session
+
+
+@contextlib.contextmanager
+def session_for(master: str = DEFAULT_MASTER) -> Iterator[SparkSession]:
+    """:func:`spark_session`, stopped on exit when this call started it (an active
+    session, e.g. a notebook's, is left running)."""
+    require_pyspark()
+    from pyspark.sql import SparkSession
+
+    started = SparkSession.getActiveSession() is None
+    session = spark_session(master)
+    try:
+        yield session
+    finally:
+        if started:
+            session.stop()
 
 
 def _first_line(exc: BaseException) -> str:
