@@ -7,10 +7,11 @@ contact. A preset writes one row per *selected* contact: the identifier, the ren
 content columns as ``copydesk_<column>`` and the approval (variant id, content hash,
 campaign). Contacts that got no message (holdout, suppressed, capped...) are skipped.
 
-``field_map`` says which column of the render output feeds each identifier column,
-e.g. ``{"Email Address": "email"}``; defaults are listed in :data:`PLATFORMS`. A source
-the render output does not have is an error when the preset is built, and a selected row
-with an empty identifier is an error for that row: a contact is never dropped silently.
+``field_map`` says which column of the render output, or which contact field, feeds each
+identifier column, e.g. ``{"Email Address": "email"}``; defaults are listed in
+:data:`PLATFORMS`. A contact field (``email``) is copied from the audience row by the
+render (:attr:`Preset.carry`); a selected contact with an empty identifier is a reject
+for that row: a contact is never dropped silently.
 """
 
 from __future__ import annotations
@@ -62,6 +63,8 @@ class Preset:
     columns: list[str]
     sources: tuple[tuple[str, str], ...]
     required: str
+    #: contact fields an identifier column is read from (the render copies them into its rows)
+    carry: tuple[str, ...] = ()
 
     def row(self, rendered_row: Mapping[str, Any]) -> dict[str, Any] | None:
         """The import row of one render output row; ``None`` for a contact that got no
@@ -97,13 +100,15 @@ def preset(name: str, channel: Channel | str, renderer_columns: Sequence[str],
                          f"its columns are {', '.join(c for c, _ in platform.ids)}")
     available = OUTPUT_COLUMNS | set(renderer_columns)
     sources: list[tuple[str, str]] = []
+    carry: list[str] = []
     for i, (column, default) in enumerate(platform.ids):
         source = given.get(column, default)
         if source in available:
             sources.append((column, source))
         elif i == 0 or column in given:
-            raise InputError(f"{name} imports match on '{column}', read from column '{source}', which the "
-                             f"render output does not have; map it to one that it has")
+            # a contact field (e.g. email): the render copies it from the audience row
+            sources.append((column, source))
+            carry.append(source)
     sources += [(PREFIX + c, c) for c in renderer_columns]
     sources += list(APPROVAL_COLUMNS)
-    return Preset(name, [c for c, _ in sources], tuple(sources), sources[0][0])
+    return Preset(name, [c for c, _ in sources], tuple(sources), sources[0][0], tuple(carry))

@@ -17,7 +17,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from copydesk import clock
 from copydesk.errors import CopydeskError, TemplateSafetyError
@@ -70,6 +70,27 @@ class Summary:
         self.rejected += other.rejected
         self.variants.update(other.variants)
 
+    def uncount(self, decision: str, reason: str | None, variant: str | None) -> None:
+        """Take one decided contact back out (it turned out to be a repeat, or its row
+        could not be laid out); the caller counts it as rejected instead."""
+        if decision == "selected":
+            self.rendered -= 1
+            if variant is not None:
+                self.variants[variant] -= 1
+                if not self.variants[variant]:
+                    del self.variants[variant]
+        elif decision == "holdout":
+            self.held_out -= 1
+        elif decision == "suppressed" and reason is not None:
+            self.suppressed[reason] -= 1
+            if not self.suppressed[reason]:
+                del self.suppressed[reason]
+        elif decision == "capped":
+            self.capped -= 1
+        else:
+            self.no_variant -= 1
+        self.rejected += 1
+
     def as_dict(self) -> dict[str, Any]:
         return {
             "total": self.total,
@@ -83,6 +104,32 @@ class Summary:
             "out": str(self.out) if self.out else None,
             "rejects": str(self.rejects) if self.rejects else None,
         }
+
+
+class Layout(Protocol):
+    """Another shape for output rows (e.g. a sending platform's import file): its own
+    columns, ``row`` gives the laid-out row, ``None`` to leave a row out, or raises
+    :class:`~copydesk.errors.InputError` for a row it cannot lay out (a reject)."""
+
+    @property
+    def columns(self) -> list[str]: ...
+
+    @property
+    def carry(self) -> tuple[str, ...]: ...
+
+    def row(self, rendered_row: Mapping[str, Any]) -> dict[str, Any] | None: ...
+
+
+def lay_out(
+    layout: Layout, row: dict[str, Any], where: tuple[int, int | None], summary: Summary
+) -> dict[str, Any] | Reject | None:
+    """``row`` in ``layout``'s shape; a reject (counted in ``summary``) when it cannot be
+    laid out; ``None`` when the layout leaves it out. ``where``: its (row, line)."""
+    try:
+        return layout.row(row)
+    except CopydeskError as exc:
+        summary.uncount(row["decision"], row["reason"], row.get("variant_id"))
+        return Reject(where[0], where[1], row["contact_id"], "export", str(exc))
 
 
 def index_history(
@@ -110,6 +157,8 @@ class RenderJob:
     today: date
     now: datetime
     explain: bool
+    #: contact fields copied into each output row (what a layout's identifier columns read)
+    carry: tuple[str, ...] = ()
 
     @classmethod
     def build(
@@ -122,6 +171,7 @@ class RenderJob:
         now: datetime | None = None,
         today: date | None = None,
         explain: bool = False,
+        carry: Sequence[str] = (),
     ) -> RenderJob:
         """The job for one run at ``now`` (default: the clock): templates snapshotted,
         send history kept only for the campaign's channel and frequency-cap window."""
@@ -138,6 +188,7 @@ class RenderJob:
             today=today or moment.date(),
             now=moment,
             explain=explain,
+            carry=tuple(carry),
         )
 
     @property
@@ -171,6 +222,7 @@ class ChunkRenderer:
         self.history = job.history
         self.now = job.now
         self.explain = job.explain
+        self.carry = job.carry
         self.base: dict[str, Any] = {
             "campaign_id": campaign.id,
             "channel": campaign.channel.value,
@@ -240,6 +292,8 @@ class ChunkRenderer:
                 summary.no_variant += 1
             if explain:
                 row["trace"] = [step.as_dict() for step in d.trace]
+            for name in self.carry:
+                row[name] = contact.get(name)
             rows.append(row)
         return rows, rejects, summary
 

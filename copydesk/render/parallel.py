@@ -20,7 +20,7 @@ from itertools import islice
 from pathlib import Path
 
 from copydesk.render.audience import ID_FIELD, Record, Reject, RowWriter, parquet_rows, read_piece
-from copydesk.render.chunk import ChunkRenderer, Summary
+from copydesk.render.chunk import ChunkRenderer, Layout, Summary, lay_out
 from copydesk.render.pieces import Piece, Split
 from copydesk.render.unique import duplicate_reject
 
@@ -48,6 +48,7 @@ class PieceOutput:
     suffix: str
     columns: list[str]
     explain: bool
+    layout: Layout | None = None
 
 
 def piece_items(split: Split, piece: Piece) -> Iterator[Record | Reject]:
@@ -69,22 +70,30 @@ def run_piece(renderer: ChunkRenderer, split: Split, piece: Piece, output: Piece
     seen: list[tuple[str, int, int | None, int | None, str, str | None, str | None]] = []
     items = _unique(piece_items(split, piece), first_row, result)
     text_trace = output.explain and output.suffix != ".jsonl"
+    layout = output.layout
     with RowWriter(out, output.columns, header=False) as writer:
         written = 0
         while chunk := list(islice(items, CHUNK)):
             rows, rejects, part = renderer.run(chunk)
-            result.summary.add(part)
-            result.rejects.extend(rejects)
             for row in rows:
-                if text_trace:
-                    row["trace"] = json.dumps(row["trace"], ensure_ascii=False)
-                writer.write(row)
                 cid = row["contact_id"]
+                laid = lay_out(layout, row, first_row[cid], part) if layout is not None else row
+                if isinstance(laid, Reject):
+                    rejects.append(laid)
+                    continue
+                if laid is None:  # decided, not in this layout's file
+                    seen.append((cid, *first_row[cid], None, row["decision"], row["reason"], row.get("variant_id")))
+                    continue
+                if text_trace and "trace" in laid:
+                    laid["trace"] = json.dumps(laid["trace"], ensure_ascii=False)
+                writer.write(laid)
                 seen.append((cid, *first_row[cid], written, row["decision"], row["reason"], row.get("variant_id")))
                 written += 1
             for rej in rejects:
                 if rej.stage != "read" and rej.contact_id is not None:
                     seen.append((rej.contact_id, rej.row, rej.line, None, "rejected", None, None))
+            result.summary.add(part)
+            result.rejects.extend(rejects)
     db = sqlite3.connect(ids_path)
     try:
         db.execute("PRAGMA journal_mode = OFF")
@@ -151,10 +160,10 @@ class Stitcher:
         for cid, row, line, out, decision, reason, variant, first in earlier:
             first_seen[cid] = first
             rejects[row] = duplicate_reject(base + row, line, cid, first)
-            if out is not None:  # decided: take it back out; a rejected one just gets the better reason
+            if decision != "rejected":  # decided: take it back out; a rejected one gets the better reason
+                summary.uncount(decision, reason, variant)
+            if out is not None:
                 drop.add(out)
-                _uncount(summary, decision, reason, variant)
-                summary.rejected += 1
         for row, first in result.repeats.items():
             rej = rejects[row]
             cid = rej.contact_id or ""
@@ -172,23 +181,3 @@ class Stitcher:
 
     def close(self) -> None:
         self._db.close()
-
-
-def _uncount(summary: Summary, decision: str, reason: str | None, variant: str | None) -> None:
-    """Take one decided contact back out of ``summary`` (it was a repeat)."""
-    if decision == "selected":
-        summary.rendered -= 1
-        if variant is not None:
-            summary.variants[variant] -= 1
-            if not summary.variants[variant]:
-                del summary.variants[variant]
-    elif decision == "holdout":
-        summary.held_out -= 1
-    elif decision == "suppressed" and reason is not None:
-        summary.suppressed[reason] -= 1
-        if not summary.suppressed[reason]:
-            del summary.suppressed[reason]
-    elif decision == "capped":
-        summary.capped -= 1
-    else:
-        summary.no_variant -= 1

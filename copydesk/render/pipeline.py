@@ -24,6 +24,7 @@ from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
+from dataclasses import replace
 from datetime import date, datetime
 from itertools import islice
 from pathlib import Path
@@ -31,8 +32,8 @@ from typing import Any
 
 from copydesk.errors import CopydeskError, UsageError
 from copydesk.models import ApprovedContent, SendRecord
-from copydesk.render.audience import REJECT_COLUMNS, Record, Reject, RowWriter, read_rows, record_or_reject
-from copydesk.render.chunk import ChunkRenderer, RenderJob, Summary, output_columns
+from copydesk.render.audience import ID_FIELD, REJECT_COLUMNS, Record, Reject, RowWriter, read_rows, record_or_reject
+from copydesk.render.chunk import ChunkRenderer, Layout, RenderJob, Summary, lay_out, output_columns
 from copydesk.render.orphans import die_with_parent
 from copydesk.render.parallel import PieceOutput, PieceResult, Stitcher, run_piece
 from copydesk.render.pieces import Piece, Split, split
@@ -51,7 +52,7 @@ def _init_worker(job: RenderJob, parent_pid: int) -> None:
     _WORKER = ChunkRenderer(job)
 
 
-def _run_chunk(chunk: list[Record | Reject]) -> tuple[list[dict[str, Any]], list[Reject], Summary]:
+def _run_chunk(chunk: list[Record | Reject]) -> ChunkResult:
     assert _WORKER is not None
     return _WORKER.run(chunk)
 
@@ -94,67 +95,92 @@ def render_campaign(
     now: datetime | None = None,
     chunk_size: int = 1000,
     progress: Callable[[int], None] | None = None,
+    layout: Layout | None = None,
 ) -> Summary:
     """Decide and render ``campaign_file`` for every contact of ``audience``.
 
     ``audience`` is a file (CSV/JSONL/Parquet) or an iterable of contact mappings.
     Writes ``out`` (all decided contacts, rendered fields for selected ones) and the
     rejects file (default ``OUT-STEM.rejects.csv``). ``progress`` is called with the
-    number of contacts handled so far."""
+    number of contacts handled so far. ``layout`` writes rows in another shape (e.g. a
+    sending platform's import file, :mod:`copydesk.export.presets`)."""
     if workers < 1:
         raise UsageError("--workers must be 1 or more")
     job = RenderJob.build(campaign_file, library, templates_dir, history=history, now=now, today=today,
-                          explain=explain)
+                          explain=explain, carry=layout.carry if layout is not None else ())
     local = ChunkRenderer(job)  # compiles everything up front: bad templates fail before any output
-    columns = output_columns(local.renderer.columns, explain=explain)
+    columns = layout.columns if layout is not None else output_columns(local.renderer.columns, explain=explain)
     rejects_path = rejects or default_rejects_path(out)
     summary = Summary(out=out, rejects=rejects_path)
     pieces = split(Path(audience), workers) if workers > 1 and isinstance(audience, str | Path) else None
     with RowWriter(out, columns) as writer, RowWriter(rejects_path, REJECT_COLUMNS) as rw:
         if pieces is not None:
-            stitcher = Stitcher(writer, rw, summary, progress)
-            folder = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
-            output = PieceOutput(folder, out.suffix, columns, explain)
-            try:
-                with _pool(job, workers) as pool:
-                    futures = [pool.submit(_run_piece, pieces, piece, output) for piece in pieces.pieces]
-                    for future in futures:
-                        stitcher.add(future.result())
-            finally:
-                stitcher.close()
-                shutil.rmtree(folder, ignore_errors=True)
+            _render_pieces(job, pieces, PieceOutput(out.parent, out.suffix, columns, explain, layout),
+                           Stitcher(writer, rw, summary, progress), workers)
             return summary
-
-        def consume(result: tuple[list[dict[str, Any]], list[Reject], Summary]) -> None:
-            rows, rejected, part = result
-            for row in rows:
-                if explain:
-                    row["trace"] = (
-                        json.dumps(row["trace"], ensure_ascii=False)
-                        if writer.format != "jsonl"
-                        else row["trace"]
-                    )
-                writer.write(row)
-            for rej in rejected:
-                rw.write(rej.as_dict())
-            summary.add(part)
-            if progress is not None:
-                progress(summary.total)
-
+        sink = _Sink(writer, rw, summary, layout, progress)
         items = unique_contacts(_records(audience))
         if workers == 1:
             for chunk in _chunks(items, chunk_size):
-                consume(local.run(chunk))
+                sink.add(chunk, local.run(chunk))
         else:  # contacts given in code, or a file the parent must read itself
             with _pool(job, workers) as pool:
-                pending: deque[Future[Any]] = deque()
+                pending: deque[tuple[list[Record | Reject], Future[ChunkResult]]] = deque()
                 for chunk in _chunks(items, chunk_size):
-                    pending.append(pool.submit(_run_chunk, chunk))
+                    pending.append((chunk, pool.submit(_run_chunk, chunk)))
                     if len(pending) >= 2 * workers:
-                        consume(pending.popleft().result())
+                        done, future = pending.popleft()
+                        sink.add(done, future.result())
                 while pending:
-                    consume(pending.popleft().result())
+                    done, future = pending.popleft()
+                    sink.add(done, future.result())
     return summary
+
+
+def _render_pieces(job: RenderJob, pieces: Split, output: PieceOutput, stitcher: Stitcher, workers: int) -> None:
+    """Workers render the pieces into part files in a private folder beside the output;
+    the stitcher appends them in order."""
+    folder = Path(tempfile.mkdtemp(prefix=".copydesk-pieces-", dir=output.folder))
+    output = replace(output, folder=folder)
+    try:
+        with _pool(job, workers) as pool:
+            futures = [pool.submit(_run_piece, pieces, piece, output) for piece in pieces.pieces]
+            for future in futures:
+                stitcher.add(future.result())
+    finally:
+        stitcher.close()
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+ChunkResult = tuple[list[dict[str, Any]], list[Reject], Summary]
+
+
+class _Sink:
+    """Writes the results of chunks read by this process, in order."""
+
+    def __init__(self, writer: RowWriter, rejects: RowWriter, summary: Summary, layout: Layout | None,
+                 progress: Callable[[int], None] | None) -> None:
+        self.writer, self.rejects, self.summary = writer, rejects, summary
+        self.layout, self.progress = layout, progress
+        self.text_trace = writer.format != "jsonl"
+
+    def add(self, chunk: list[Record | Reject], result: ChunkResult) -> None:
+        rows, rejected, part = result
+        layout = self.layout
+        where = {item.data[ID_FIELD]: (item.row, item.line) for item in chunk if isinstance(item, Record)}
+        for row in rows:
+            laid = lay_out(layout, row, where[row["contact_id"]], part) if layout is not None else row
+            if isinstance(laid, Reject):
+                rejected.append(laid)
+            elif laid is not None:
+                if self.text_trace and "trace" in laid:
+                    laid["trace"] = json.dumps(laid["trace"], ensure_ascii=False)
+                self.writer.write(laid)
+        for rej in sorted(rejected, key=lambda r: r.row):
+            self.rejects.write(rej.as_dict())
+        self.summary.add(part)
+        if self.progress is not None:
+            self.progress(self.summary.total)
 
 
 @contextlib.contextmanager

@@ -44,13 +44,16 @@ def test_optional_identifier_is_added_when_the_output_has_it() -> None:
     assert preset("iterable", "email", [*COLUMNS, "email"]).columns[:2] == ["userId", "email"]
 
 
-def test_required_identifier_missing_from_the_output_is_an_error() -> None:
-    with pytest.raises(InputError, match="mailchimp imports match on 'Email Address', read from column 'email'"):
-        preset("mailchimp", "email", COLUMNS)
-    with pytest.raises(InputError, match="hubspot imports match on 'Email'"):
-        preset("hubspot", "email", COLUMNS)
-    with pytest.raises(InputError, match="read from column 'mail'"):
-        preset("iterable", "email", COLUMNS, {"email": "mail"})
+def test_identifiers_the_output_lacks_are_read_from_the_contact() -> None:
+    mc = preset("mailchimp", "email", COLUMNS)
+    assert mc.carry == ("email",) and mc.columns[0] == "Email Address"
+    hs = preset("hubspot", "email", COLUMNS)
+    assert hs.carry == ("email",) and "Record ID" not in hs.columns  # optional, not mapped
+    assert preset("hubspot", "email", COLUMNS, {"Record ID": "hs_id"}).carry == ("email", "hs_id")
+    assert preset("iterable", "email", COLUMNS, {"email": "mail"}).carry == ("mail",)
+    assert preset("braze", "email", COLUMNS).carry == ()
+    with pytest.raises(InputError, match="contact 'C1' has no value for mailchimp's Email Address column"):
+        mc.row({**SELECTED, "email": None})
 
 
 def test_selected_row_without_identifier_is_an_error_not_a_skip() -> None:
