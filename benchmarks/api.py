@@ -163,11 +163,11 @@ def served(url: str, token: str, people: list[dict[str, Any]], *, concurrency: i
     return summary(latencies, time.perf_counter() - start)
 
 
-def start_server(ws: Workspace, port: int) -> subprocess.Popen[bytes]:
+def start_server(ws: Workspace, port: int, workers: int = 1) -> subprocess.Popen[bytes]:
     code = "import sys; from copydesk.cli import main; main(sys.argv[1:])"
     proc = subprocess.Popen(
         [sys.executable, "-c", code, "-w", str(ws.root), "serve", "--port", str(port), "--no-access-log",
-         "--rate", "1000000", "--burst", "1000000"],
+         "--rate", "1000000", "--burst", "1000000", "--workers", str(workers)],
         cwd=REPO, env={**os.environ, "PYTHONPATH": str(REPO)}, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
     )
     deadline = time.monotonic() + 60
@@ -187,6 +187,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0] if __doc__ else None)
     parser.add_argument("--requests", type=int, default=3000, help="most calls per phase")
     parser.add_argument("--seconds", type=float, default=20.0, help="most seconds per phase")
+    parser.add_argument("--workers", type=int, default=1, help="server processes (copydesk serve --workers)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="copydesk-api-bench-") as tmp:
         ws, token = workspace(Path(tmp))
@@ -203,7 +204,7 @@ def main() -> None:
         state.close()
         desk.close()
         port = free_port()
-        proc = start_server(ws, port)
+        proc = start_server(ws, port, args.workers)
         try:
             url = f"http://127.0.0.1:{port}"
             served(url, token, people, concurrency=4, limit=200, seconds=10)  # warm up
@@ -222,7 +223,7 @@ def main() -> None:
               f"{r['per_second'] / base:>13.2f}x")
     ratio = results["served c=16"]["per_second"] / base
     print(f"served at c=16 / in-process = {ratio:.2f} (target >= 0.3): {'ok' if ratio >= 0.3 else 'MISSED'}")
-    print(json.dumps({"results": results, "ratio_c16": round(ratio, 3), "cpus": os.cpu_count(),
+    print(json.dumps({"results": results, "ratio_c16": round(ratio, 3), "workers": args.workers, "cpus": os.cpu_count(),
                       "load_average": os.getloadavg()}))
 
 

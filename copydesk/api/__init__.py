@@ -1,8 +1,6 @@
 """The read-only HTTP API (``copydesk serve``): approved content and send-time decisions
 for ESPs and data teams, on the same service layer as the CLI and the app. Nothing here
-writes to the library except the audit record of token use (docs/reference/api.md)."""
+writes to the library except the audit record of token use (docs/reference/api.md).
 
-from copydesk.api.app import create_app
-from copydesk.api.settings import ApiSettings
-
-__all__ = ["ApiSettings", "create_app"]
+The app is :func:`copydesk.api.app.create_app`; nothing is imported here, so the CLI does
+not load FastAPI unless it serves."""

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI, Header, Query, Request
@@ -55,6 +56,20 @@ def create_app(workspace: Workspace, settings: ApiSettings | None = None) -> Fas
     app.add_middleware(CatchAll)
     _routes(app)
     return app
+
+
+#: Where worker processes (``copydesk serve --workers N``) find their workspace and limits.
+WORKSPACE_ENV, SETTINGS_ENV = "COPYDESK_API_WORKSPACE", "COPYDESK_API_SETTINGS"
+
+
+def app_from_environment() -> FastAPI:
+    """The app for one of several uvicorn worker processes: the workspace and the limits
+    come from :data:`WORKSPACE_ENV` and :data:`SETTINGS_ENV` (JSON), set by ``copydesk serve``."""
+    import json
+    import os
+
+    settings = ApiSettings(**json.loads(os.environ.get(SETTINGS_ENV) or "{}"))
+    return create_app(Workspace(Path(os.environ[WORKSPACE_ENV])), settings)
 
 
 def _routes(app: FastAPI) -> None:

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import socket
+from pathlib import Path
 
 import typer
 
+from copydesk.api.settings import ApiSettings
 from copydesk.cli.common import console_err, open_desk, workspace
 from copydesk.cli.display import lit
 from copydesk.errors import UsageError
@@ -19,6 +21,8 @@ def serve(
     max_batch: int = typer.Option(100, "--max-batch", min=1, max=10_000, help="Most contacts per batch call."),
     rate: float = typer.Option(50.0, "--rate", min=0.1, help="Requests a second per token."),
     burst: int = typer.Option(100, "--burst", min=1, help="Requests at once per token after a quiet spell."),
+    workers: int = typer.Option(1, "--workers", min=1, max=64, help="Server processes (one event loop each). "
+                                "Rate limits and the hourly use record are per process."),
     access_log: bool = typer.Option(True, "--access-log/--no-access-log",
                                     help="Log each request line and status (never headers or bodies)."),
 ) -> None:
@@ -27,7 +31,6 @@ def serve(
     import uvicorn
 
     from copydesk.api.server import config, is_loopback
-    from copydesk.api.settings import ApiSettings
 
     ws = workspace()
     if not open_desk().has_usable_tokens():
@@ -41,10 +44,52 @@ def serve(
     except ValueError as exc:
         raise UsageError(str(exc)) from None
     _check_address(host, port)
+    if workers > 1:
+        _run_workers(ws.root, settings, host, port, workers=workers, access_log=access_log)
+        return
     server = uvicorn.Server(config(ws, settings, host, port, access_log=access_log))
     server.run()
     if not server.started:
         raise UsageError(f"could not listen on {host}:{port} (in use, or not an address of this machine)")
+
+
+def _run_workers(root: Path, settings: ApiSettings, host: str, port: int, *, workers: int, access_log: bool) -> None:
+    """Several uvicorn worker processes sharing one listening socket; each builds its app
+    from the environment (:func:`copydesk.api.app.app_from_environment`).
+
+    The socket is made here rather than by ``uvicorn.run(workers=N)``: uvicorn creates it
+    with protocol 0, so asyncio does not set TCP_NODELAY on accepted connections, and
+    every response (headers and body are two writes) waits ~40 ms on Nagle and the
+    client's delayed ACK."""
+    import dataclasses
+    import json
+    import os
+
+    import uvicorn
+    from uvicorn.supervisors import Multiprocess
+
+    from copydesk.api.app import SETTINGS_ENV, WORKSPACE_ENV
+
+    os.environ[WORKSPACE_ENV] = str(root.resolve())
+    os.environ[SETTINGS_ENV] = json.dumps(dataclasses.asdict(settings))
+    cfg = uvicorn.Config("copydesk.api.app:app_from_environment", factory=True, host=host, port=port,
+                         workers=workers, access_log=access_log, server_header=False, proxy_headers=False,
+                         log_level="info" if access_log else "warning")
+    family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM,
+                                                         proto=socket.IPPROTO_TCP)[0]
+    sock = socket.socket(family, kind, proto)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind(address)
+    except OSError as exc:
+        sock.close()
+        raise UsageError(f"could not listen on {host}:{port}: {exc.strerror or exc}") from None
+    sock.set_inheritable(True)
+    console_err.print(f"serving on http://{lit(host)}:{port} with {workers} worker processes")
+    try:
+        Multiprocess(cfg, sockets=[sock]).run()
+    finally:
+        sock.close()
 
 
 def _check_address(host: str, port: int) -> None:

@@ -61,3 +61,26 @@ def test_serve_refuses_a_port_in_use(ws: Workspace) -> None:
                            cwd=REPO, capture_output=True, text=True, timeout=120)
     assert r.returncode != 0 and "Traceback" not in r.stderr
     assert f"could not listen on 127.0.0.1:{port}" in r.stderr
+
+
+def test_serve_with_two_workers_answers_from_both(ws: Workspace, desk: Desk) -> None:
+    secret = desk.create_token("t", "campaign:spring-boots", actor="admin")[1]
+    port = free_port()
+    args = [sys.executable, "-c", CODE, "-w", str(ws.root), "serve", "--port", str(port), "--workers", "2",
+            "--rate", "0.1", "--burst", "1"]
+    proc = subprocess.Popen(args, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        url = f"http://127.0.0.1:{port}"
+        _wait(url, proc)
+        codes = []
+        for _ in range(12):  # new connections: the kernel spreads them over both workers
+            r = httpx.post(url + "/v1/campaigns/spring-boots/decide", headers={"Authorization": f"Bearer {secret}"},
+                           json={"contact": {"contact_id": "C1", "consent_email": True}})
+            codes.append(r.status_code)
+            assert r.status_code in (200, 429), r.text
+    finally:
+        proc.terminate()
+        out, err = proc.communicate(timeout=60)
+    # a burst of one per worker process: at least one 200, and the limit still bites
+    assert codes.count(200) >= 1 and 429 in codes, codes
+    assert "Traceback" not in out + err
