@@ -4,7 +4,7 @@ given as JSON, with the campaign compiled once per library state instead of per 
 
 :func:`decide_contact` builds the plan exactly as ``preview`` does (the approved library
 of the day, the outcome counts learning rules need), reads only this contact's stored
-sends for the frequency cap, adds the send history the caller gave, and renders with
+sends for the frequency cap (:mod:`copydesk.services.sendtime`), adds the send history the caller gave, and renders with
 the campaign's template. ``tests/api`` checks the answer equals ``preview`` field by
 field."""
 
@@ -26,12 +26,12 @@ from copydesk.errors import CopydeskError
 from copydesk.inputs import sane_moment
 from copydesk.models import ApprovedContent, SendRecord
 from copydesk.render.audience import Reject, record_from_object
-from copydesk.render.templates import MessageRenderer, load_channel_template
+from copydesk.render.templates import MessageRenderer, TemplateSnapshot, load_channel_template
 from copydesk.rules.campaign import CampaignFile, load_campaign
 from copydesk.rules.decide import Plan
 from copydesk.services.allocation import outcome_counts
 from copydesk.services.campaigns import Preview
-from copydesk.services.sends import SEND_COLUMNS
+from copydesk.services.sendtime import contact_send_history
 from copydesk.services.tokens import CAMPAIGN_ID
 
 
@@ -97,9 +97,7 @@ def compiled(state: ServerState, campaign_id: str, moment: datetime) -> Compiled
             entry = state.cache.get(name)
             if not _fresh(entry, key):
                 entry = state.cache[name] = _build(state, campaign_id, path, key, library.approved, day)
-    assert entry is not None
-    if entry.compiled.renderer is None and entry.template_error is not None:
-        state.cache.pop(name, None)  # nothing to watch yet: look again next time
+    assert entry is not None  # built above when it was missing
     return entry.compiled
 
 
@@ -114,14 +112,18 @@ def _build(state: ServerState, campaign_id: str, path: Path, key: tuple[Any, ...
                        field="campaign_id")
     c = cf.campaign
     plan = Plan.build(c, approved, today=day, outcomes=outcome_counts(state.desk(), c, day))
+    # every template file (a part may include another) and every folder (one added or removed)
+    folder = state.workspace.templates_dir
+    snapshot = TemplateSnapshot.read(folder)
+    files = [snapshot.path(n) for n in (*snapshot.sources, *snapshot.unreadable)]
+    watched = _watch([folder, *files, *(p.parent for p in files)])
     try:
-        template = load_channel_template(state.workspace.templates_dir, c.template)
+        template = load_channel_template(snapshot, c.template)
     except CopydeskError as exc:
         # preview fails only for a contact who is selected; so does decide_contact
-        return _Entry(key, Compiled(cf, plan, None), (), str(exc))
-    files = list(template.files.values())
+        return _Entry(key, Compiled(cf, plan, None), watched, str(exc))
     renderer = MessageRenderer(c.channel, template, campaign_id=c.id)
-    return _Entry(key, Compiled(cf, plan, renderer), _watch([*files, *(p.parent for p in files)]), None)
+    return _Entry(key, Compiled(cf, plan, renderer), watched, None)
 
 
 def contact_record(obj: Any, *, field: str = "contact") -> dict[str, Any]:
@@ -161,27 +163,6 @@ def given_history(items: Iterable[Mapping[str, Any]], contact_id: str, campaign_
     return out
 
 
-def stored_history(state: ServerState, contact_id: str, channel: str, since: datetime) -> list[SendRecord]:
-    """This contact's stored sends on ``channel`` since ``since`` (holdouts excluded), as
-    :meth:`~copydesk.services.sends.SendsMixin.send_history` reads them for everyone
-    (one indexed query instead of the whole channel; unusable rows left out)."""
-    rows = state.desk().db.execute(
-        f"SELECT {', '.join(SEND_COLUMNS)} FROM sends WHERE contact_id = ? AND channel = ? AND sent_at >= ? "
-        "AND holdout = 0",
-        [contact_id, channel, since.isoformat()],
-    )
-    now = clock.now()
-    out = []
-    for values in rows:
-        try:
-            record = SendRecord.model_validate(dict(zip(SEND_COLUMNS, values, strict=True)))
-            sane_moment(record.sent_at, now=now)
-        except (ValidationError, ValueError):
-            continue
-        out.append(record)
-    return out
-
-
 def decide_contact(
     state: ServerState, campaign_id: str, contact: dict[str, Any], history: list[SendRecord],
     *, now: datetime | None = None,
@@ -193,7 +174,7 @@ def decide_contact(
     records: list[SendRecord] = []
     if c.frequency_cap is not None:
         since = moment - timedelta(days=c.frequency_cap.per_days)
-        records = stored_history(state, str(contact["contact_id"]), c.channel.value, since)
+        records = contact_send_history(state.desk(), str(contact["contact_id"]), c.channel.value, since)
         records.extend(r for r in history if r.channel == c.channel and r.sent_at > since)
     d = found.plan.decide(contact, records, now=moment)
     result = Preview(d)
@@ -232,4 +213,4 @@ def decision_json(result: Preview, decided_at: datetime) -> dict[str, Any]:
     }
 
 
-__all__ = ["Compiled", "contact_record", "decide_contact", "decision_json", "given_history", "stored_history"]
+__all__ = ["Compiled", "contact_record", "decide_contact", "decision_json", "given_history"]

@@ -290,3 +290,22 @@ def test_a_changed_campaign_file_or_template_is_used_at_once(api: httpx.Client, 
     txt.write_text("CHANGED {{ message.subject }}\n", encoding="utf-8")
     after = api.post(DECIDE, json={"contact": CONTACT}, headers=h).json()
     assert after["message"]["rendered_txt"].startswith("CHANGED Care for your boots")
+
+
+def test_a_broken_campaign_or_template_is_a_503_until_fixed(api: httpx.Client, ws: Workspace,
+                                                           campaign_token: str) -> None:
+    h = auth(campaign_token)
+    path = ws.campaigns_dir / "spring-boots.yaml"
+    good = path.read_text(encoding="utf-8")
+    path.write_text(good.replace("holdout: 0.05", "holdout: 2"), encoding="utf-8")
+    r = api.post(DECIDE, json={"contact": CONTACT}, headers=h)
+    assert r.status_code == 503 and error_of(r)["code"] == "campaign_invalid"
+    path.write_text(good, encoding="utf-8")
+    assert api.post(DECIDE, json={"contact": CONTACT}, headers=h).status_code == 200
+    folder = ws.templates_dir / "email"
+    moved = ws.root / "moved"
+    folder.rename(moved)
+    r = api.post(DECIDE, json={"contact": CONTACT}, headers=h)
+    assert r.status_code == 503 and error_of(r)["code"] == "template_invalid"
+    moved.rename(folder)
+    assert api.post(DECIDE, json={"contact": CONTACT}, headers=h).json()["message"]["rendered_txt"]
