@@ -9,6 +9,7 @@ is per thread (:meth:`ServerState.desk`), so this is the event loop's one connec
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -80,7 +81,10 @@ def _routes(app: FastAPI) -> None:
 
     @app.get("/v1/health", summary="Is the server up and the library readable? (no token needed)")
     async def health(request: Request) -> dict[str, str]:
-        server_state(request).data_version()
+        try:
+            server_state(request).data_version()
+        except sqlite3.Error:
+            raise ApiError(503, "unavailable", "the library cannot be read") from None
         return {"status": "ok", "version": __version__}
 
     @app.get("/v1/content", summary="Approved, unexpired content (token scope: content)",

@@ -8,11 +8,13 @@ be audited is refused (503)."""
 
 from __future__ import annotations
 
+import sqlite3
+
 from fastapi import Request
 
 from copydesk.api.errors import ApiError
 from copydesk.api.state import ServerState
-from copydesk.errors import AuthenticationError
+from copydesk.errors import AuthenticationError, CopydeskError
 from copydesk.services.tokens import Token
 
 _BEARER = "bearer "
@@ -44,6 +46,11 @@ def authorize(request: Request, scope: str) -> Token:
         raise ApiError(403, "forbidden", f"token {token.id} has scope '{token.scope}'; this needs '{scope}'")
     route = request.scope.get("route")
     endpoint = f"{request.method} {getattr(route, 'path', request.url.path)}"
-    state.uses.use(token.id, endpoint,
-                   lambda since_last: state.desk().record_token_use(token, endpoint, since_last=since_last))
+    try:
+        state.uses.use(token.id, endpoint,
+                       lambda since_last: state.desk().record_token_use(token, endpoint, since_last=since_last))
+    except (CopydeskError, sqlite3.Error) as exc:
+        # fail closed: a use that cannot be put on the record is not served
+        raise ApiError(503, "audit_unavailable", f"this use of token {token.id} could not be audited, so it is "
+                       f"refused ({type(exc).__name__}); run 'copydesk audit verify'") from None
     return token

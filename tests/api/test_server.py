@@ -309,3 +309,19 @@ def test_a_broken_campaign_or_template_is_a_503_until_fixed(api: httpx.Client, w
     assert r.status_code == 503 and error_of(r)["code"] == "template_invalid"
     moved.rename(folder)
     assert api.post(DECIDE, json={"contact": CONTACT}, headers=h).json()["message"]["rendered_txt"]
+
+
+def test_a_broken_audit_chain_stops_every_answer(api: httpx.Client, desk: Desk, campaign_token: str,
+                                                content_token: str) -> None:
+    assert api.post(DECIDE, json={"contact": CONTACT}, headers=auth(campaign_token)).status_code == 200
+    assert api.get("/v1/content", headers=auth(content_token)).status_code == 200
+    desk.db.execute("DELETE FROM audit_head")  # the chain no longer ends at its head
+    desk.db.conn.commit()
+    r = api.post(DECIDE, json={"contact": CONTACT}, headers=auth(campaign_token))
+    assert r.status_code == 503 and error_of(r)["code"] == "audit_integrity"
+    r = api.get("/v1/content", headers=auth(content_token))
+    assert r.status_code == 503 and error_of(r)["code"] == "audit_integrity"
+    # a token's first use in a new hour cannot be recorded either: refused, not served unaudited
+    clock.freeze(clock.now() + timedelta(hours=1))
+    r = api.get("/v1/content", headers=auth(content_token))
+    assert r.status_code == 503 and error_of(r)["code"] == "audit_unavailable"

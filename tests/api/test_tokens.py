@@ -42,6 +42,18 @@ def test_bad_scope_or_expiry_names_the_field(desk: Desk, scope: str, expires: st
     assert caught.value.field == field
 
 
+def test_expiry_takes_days_a_date_or_a_moment(desk: Desk) -> None:
+    at = clock.now()
+    clock.freeze(at)
+    day = (at + timedelta(days=10)).date()
+    assert desk.create_token("a", "content", actor="admin", expires="30d")[0].expires_at == at + timedelta(days=30)
+    until = desk.create_token("b", "content", actor="admin", expires=day.isoformat())[0].expires_at
+    assert until.date() == day and until.hour == 23
+    moment = (at + timedelta(hours=5)).replace(microsecond=0)
+    assert desk.create_token("c", "content", actor="admin", expires=moment.isoformat())[0].expires_at == moment
+    assert desk.create_token("d", "content", actor="admin")[0].expires_at == at + timedelta(days=90)
+
+
 def test_expiry_and_revocation_are_enforced(desk: Desk) -> None:
     token, secret = desk.create_token("x", "content", actor="admin", expires="2d")
     clock.freeze(clock.now() + timedelta(days=3))
