@@ -39,7 +39,7 @@ from typing import TYPE_CHECKING, Any
 from copydesk.errors import CopydeskError, InputError
 from copydesk.models import ApprovedContent, SendRecord
 from copydesk.render.audience import ID_FIELD, REJECT_COLUMNS, Record, Reject, _text
-from copydesk.render.chunk import ChunkRenderer, RenderJob, Summary, index_history, output_columns
+from copydesk.render.chunk import BASE_COLUMNS, ChunkRenderer, RenderJob, Summary, index_history, output_columns
 from copydesk.render.templates import TemplateSnapshot
 from copydesk.rules.campaign import CampaignFile
 from copydesk.spark.read import items_from_dataframe, read_audience
@@ -50,6 +50,8 @@ if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
 
 KIND = "_kind"
+#: The partition column of the one-pass write (a name Spark does not hide, unlike ``_kind``).
+PART = "copydesk_part"
 REJECT_PREFIX = "_reject_"
 _REJECT_TYPES = {"row": "long", "line": "long"}
 
@@ -84,25 +86,134 @@ class SparkRender:
     def write(self, out: str | Path, rejects: str | Path | None = None) -> Summary:
         """Render once and write ``messages`` to the Parquet dataset ``out`` (a folder of
         part files) and ``rejects`` (default: :func:`default_rejects_dir`), replacing what
-        was there; returns the counts. The rendered rows are kept on the executors' disks
-        between the two writes (``DISK_ONLY``), never on the driver."""
-        from pyspark import StorageLevel
-        from pyspark.sql import functions as F
-
+        was there; returns the counts (the only thing that comes back to the driver)."""
         out_text = str(out)
         rejects_text = str(rejects) if rejects is not None else default_rejects_dir(out_text)
-        kept = self.combined.persist(StorageLevel.DISK_ONLY)
-        try:
-            with spark_errors():
-                self.messages.write.mode("overwrite").parquet(out_text)
-                self.rejects.write.mode("overwrite").parquet(rejects_text)
-                counts = kept.groupBy(KIND, "decision", "reason", "variant_id").agg(F.count("*")).collect()
-        finally:
-            kept.unpersist()
+        with spark_errors():
+            fs = _HadoopFiles.of(self.combined.sparkSession)
+            if fs is not None:
+                self._write_once(fs, out_text, rejects_text)
+            else:
+                self._write_twice(out_text, rejects_text)
+            spark = self.combined.sparkSession
+            from pyspark.sql import functions as F
+
+            counts = [("message", *r) for r in spark.read.parquet(out_text).groupBy(
+                "decision", "reason", "variant_id").agg(F.count("*")).collect()]
+            counts.append(("reject", None, None, None, spark.read.parquet(rejects_text).count()))
         summary = summary_of(counts)
         summary.out = Path(out_text)
         summary.rejects = Path(rejects_text)
         return summary
+
+    def _write_once(self, fs: _HadoopFiles, out: str, rejects: str) -> None:
+        """One render, one Parquet write: reject rows ride in message columns
+        (:data:`REJECT_SLOTS`) of a dataset partitioned by kind; the message folder becomes
+        ``out`` and the (small) reject folder is rewritten with the reject columns."""
+        from pyspark.sql import functions as F
+
+        spark = self.combined.sparkSession
+        is_reject = F.col(KIND) == "reject"
+        slot_of = {slot: c for c, slot in REJECT_SLOTS.items()}
+        packed = self.combined.select(F.col(KIND).alias(PART), *(
+            F.when(is_reject, F.col(REJECT_PREFIX + slot_of[c]).cast("string")).otherwise(F.col(c)).alias(c)
+            if c in slot_of else F.col(c) for c in self.columns))
+        staging = f"{out.rstrip('/')}.copydesk-staging"
+        fs.delete(staging)
+        # two open writers per task (messages, rejects) instead of sorting every task's
+        # rendered rows by kind before writing
+        conf = spark.conf
+        before = conf.get("spark.sql.maxConcurrentOutputFileWriters", "0")
+        conf.set("spark.sql.maxConcurrentOutputFileWriters", "2")
+        try:
+            _text_writer(packed.write.partitionBy(PART), self.columns).parquet(staging)
+        finally:
+            conf.set("spark.sql.maxConcurrentOutputFileWriters", before or "0")
+        kept = f"{staging}/{PART}=reject"
+        found = spark.read.parquet(kept) if fs.exists(kept) else None
+        if found is not None:
+            unpacked = found.select(*(
+                F.col(REJECT_SLOTS[c]).cast(_REJECT_TYPES.get(c, "string")).alias(c) for c in REJECT_COLUMNS))
+        else:
+            unpacked = spark.createDataFrame([], _reject_schema())
+        unpacked.write.mode("overwrite").parquet(rejects)
+        messages = f"{staging}/{PART}=message"
+        fs.delete(out)
+        if fs.exists(messages):
+            fs.rename(messages, out)
+            fs.touch(f"{out}/_SUCCESS")
+        else:
+            spark.createDataFrame([], ", ".join(f"`{c}` string" for c in self.columns)).write.parquet(out)
+        fs.delete(staging)
+
+    def _write_twice(self, out: str, rejects: str) -> None:
+        """Where the files cannot be moved (Spark Connect): rendered rows kept on the
+        executors' disks between the two writes (``DISK_ONLY``), never on the driver."""
+        from pyspark import StorageLevel
+
+        kept = self.combined.persist(StorageLevel.DISK_ONLY)
+        try:
+            _text_writer(self.messages.write.mode("overwrite"), self.columns).parquet(out)
+            self.rejects.write.mode("overwrite").parquet(rejects)
+        finally:
+            kept.unpersist()
+
+
+def _text_writer(writer: Any, columns: Sequence[str]) -> Any:
+    """``writer`` without Parquet dictionaries for the rendered text (every value differs:
+    building and dropping a dictionary per page cost more than the rest of the write)."""
+    for c in columns:
+        if c not in BASE_COLUMNS:
+            writer = writer.option(f"parquet.enable.dictionary#{c}", "false")
+    return writer
+
+
+#: Where a reject's fields ride in the message columns while both are written in one pass.
+REJECT_SLOTS = {"row": "campaign_id", "line": "channel", "contact_id": "contact_id", "stage": "decision",
+                "field": "rule_id", "value": "variant_id", "reason": "reason"}
+
+
+def _reject_schema() -> str:
+    return ", ".join(f"`{c}` {_REJECT_TYPES.get(c, 'string')}" for c in REJECT_COLUMNS)
+
+
+class _HadoopFiles:
+    """Deleting, testing and moving paths through the session's Hadoop file system (any
+    storage Spark writes to: local, HDFS, cloud stores)."""
+
+    def __init__(self, spark: Any) -> None:
+        self._jvm = spark._jvm
+        self._conf = spark._jsc.hadoopConfiguration()
+
+    @classmethod
+    def of(cls, spark: Any) -> _HadoopFiles | None:
+        """For a classic session; ``None`` under Spark Connect (no JVM in this process)."""
+        try:
+            return cls(spark) if getattr(spark, "_jvm", None) is not None else None
+        except Exception:  # Spark Connect sessions have no _jsc
+            return None
+
+    def _path(self, path: str) -> tuple[Any, Any]:
+        p = self._jvm.org.apache.hadoop.fs.Path(path)
+        return p.getFileSystem(self._conf), p
+
+    def exists(self, path: str) -> bool:
+        fs, p = self._path(path)
+        return bool(fs.exists(p))
+
+    def delete(self, path: str) -> None:
+        fs, p = self._path(path)
+        if fs.exists(p):
+            fs.delete(p, True)
+
+    def rename(self, source: str, target: str) -> None:
+        fs, p = self._path(source)
+        if not fs.rename(p, self._jvm.org.apache.hadoop.fs.Path(target)):
+            raise CopydeskError(f"could not move {source} to {target}")
+
+    def touch(self, path: str) -> None:
+        fs, p = self._path(path)
+        fs.create(p, True).close()
 
 
 def summary_of(counts: Iterable[Sequence[Any]]) -> Summary:
