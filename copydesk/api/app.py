@@ -87,41 +87,57 @@ def _routes(app: FastAPI) -> None:
             raise ApiError(503, "unavailable", "the library cannot be read") from None
         return {"status": "ok", "version": __version__}
 
+    dialect_help = ("Write placeholders in a sending platform's syntax: braze, iterable, klaviyo, mailchimp, "
+                    "sfmc, hubspot (docs/reference/esp-export.md); default copydesk's own.")
+
     @app.get("/v1/content", summary="Approved, unexpired content (token scope: content)",
              description="Filters: brief, stage, channel. ETag over the listed approvals; "
-                         "If-None-Match answers 304 when nothing changed.")
+                         "If-None-Match answers 304 when nothing changed. With a dialect, variants it cannot "
+                         "express are left out and listed under 'skipped'.")
     async def list_content(
         request: Request,
         brief: str | None = Query(None, description="A brief id."),
         stage: str | None = Query(None, description="A lifecycle stage."),
         channel: str | None = Query(None, description="A channel."),
-        dialect: str | None = Query(None, description="Record form: 'copydesk' (the only one so far)."),
+        dialect: str | None = Query(None, description=dialect_help),
         if_none_match: str | None = Header(None),
     ) -> Response:
         authorize(request, CONTENT_SCOPE)
+        name = content.dialect_name(dialect)
         state = server_state(request)
-        records = content.select(state.library(clock.today()).records, brief=brief, stage=stage, channel=channel)
-        shaped = content.shape(records, dialect)
-        etag = content.list_etag(records, dialect)
+        records, problems = state.records(clock.today(), name)
+        listed = content.select(records, brief=brief, stage=stage, channel=channel)
+        # what the dialect could not express, among the variants these filters select
+        wanted = _ids(content.select(state.records(clock.today(), content.PLAIN)[0], brief=brief, stage=stage,
+                                     channel=channel))
+        skipped = [p for p in problems if p.variant_id in wanted]
+        etag = content.list_etag(listed, name, skipped=len(skipped))
         if content.not_modified(if_none_match, etag):
             return Response(status_code=304, headers={"ETag": etag})
-        return JSONResponse({"count": len(shaped), "items": shaped}, headers={"ETag": etag})
+        body: dict[str, Any] = {"count": len(listed), "dialect": name, "items": listed}
+        if skipped:
+            body["skipped"] = content.skipped_json(skipped)
+        return JSONResponse(body, headers={"ETag": etag})
 
     @app.get("/v1/content/{variant_id}", summary="One approved, unexpired variant (token scope: content)")
     async def get_content(
         request: Request, variant_id: str,
-        dialect: str | None = Query(None, description="Record form: 'copydesk' (the only one so far)."),
+        dialect: str | None = Query(None, description=dialect_help),
         if_none_match: str | None = Header(None),
     ) -> Response:
         authorize(request, CONTENT_SCOPE)
-        state = server_state(request)
-        found = [r for r in state.library(clock.today()).records if r["variant_id"] == variant_id]
+        name = content.dialect_name(dialect)
+        records, problems = server_state(request).records(clock.today(), name)
+        found = [r for r in records if r["variant_id"] == variant_id]
         if not found:
+            cannot = [p for p in problems if p.variant_id == variant_id]
+            if cannot:
+                raise ApiError(422, "untranslatable", f"{name} cannot express {cannot[0]}", field="dialect")
             raise ApiError(404, "not_found", "no approved, unexpired variant by that id", field="variant_id")
-        etag = content.item_etag(found[0])
+        etag = content.item_etag(found[0], name)
         if content.not_modified(if_none_match, etag):
             return Response(status_code=304, headers={"ETag": etag})
-        return JSONResponse(content.shape(found, dialect)[0], headers={"ETag": etag})
+        return JSONResponse(found[0], headers={"ETag": etag})
 
     @app.post("/v1/campaigns/{campaign_id}/decide",
               summary="Decide for one contact (token scope: campaign:ID)",
@@ -145,6 +161,10 @@ def _routes(app: FastAPI) -> None:
                            field="items")
         results = [_batch_item(state, campaign_id, i, item) for i, item in enumerate(body.items)]
         return JSONResponse({"count": len(results), "results": results})
+
+
+def _ids(records: list[dict[str, Any]]) -> set[str]:
+    return {str(r["variant_id"]) for r in records}
 
 
 def _decide_one(state: ServerState, campaign_id: str, body: DecideRequest, *, field: str) -> dict[str, Any]:

@@ -1,36 +1,45 @@
 """Approved content for ``/v1/content``: the approved export's records, filtered, with
 an ETag that changes exactly when what is listed changes.
 
-``dialect`` is the seam for the ESP export dialects (Liquid for Braze, Handlebars for
-Iterable, ...): a function here turns the export record into that dialect's form. Only
-``copydesk`` (the export record as it is) exists today; the ESP export work adds its
-dialects to :data:`DIALECTS`."""
+``dialect`` writes every placeholder in a sending platform's syntax, as ``copydesk library
+export --dialect`` does (docs/reference/esp-export.md): the same records, from
+:meth:`~copydesk.services.library.LibraryMixin.dialect_records`. A variant the dialect
+cannot express is left out and listed under ``skipped``, never half-translated."""
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from typing import Any
 
 from copydesk.api.errors import ApiError
+from copydesk.errors import InputError
+from copydesk.export.dialect import Untranslatable
 from copydesk.vocab import Channel, Stage
 
 Record = dict[str, Any]
 
-#: dialect name -> how a record is shaped for it
-DIALECTS: dict[str, Callable[[Record], Record]] = {
-    "copydesk": lambda record: record,
-}
+#: the export record as it is (placeholders in copydesk's own syntax)
+PLAIN = "copydesk"
 
 
-def shape(records: Iterable[Record], dialect: str | None) -> list[Record]:
-    """``records`` in ``dialect`` (default ``copydesk``); 422 naming the field for an unknown one."""
-    name = dialect or "copydesk"
-    convert = DIALECTS.get(name)
-    if convert is None:
-        raise ApiError(422, "invalid", f"unknown dialect; use one of {', '.join(sorted(DIALECTS))}",
-                       field="dialect")
-    return [convert(r) for r in records]
+def dialect_name(dialect: str | None) -> str:
+    """``dialect`` checked against the export's dialects (``copydesk``: none); 422 naming
+    the field for an unknown one."""
+    if not dialect or dialect == PLAIN:
+        return PLAIN
+    from copydesk.export.dialect import get
+
+    try:
+        return get(dialect).name
+    except InputError as exc:
+        raise ApiError(422, "invalid", exc.reason, field="dialect") from None
+
+
+def skipped_json(problems: Iterable[Untranslatable]) -> list[dict[str, str]]:
+    """What a dialect could not express, per variant field (those variants are left out)."""
+    return [{"variant_id": p.variant_id, "field": p.field, "placeholder": p.placeholder, "reason": p.reason}
+            for p in problems]
 
 
 def _choice(value: str | None, allowed: Iterable[str], field: str) -> str | None:
@@ -51,15 +60,17 @@ def select(records: list[Record], *, brief: str | None, stage: str | None, chann
             and (not channel or r["channel"] == channel)]
 
 
-def item_etag(record: Record) -> str:
-    """A variant's ETag: its approval's content hash (strong: the text is exactly that)."""
-    return f'"{record["content_hash"]}"'
+def item_etag(record: Record, dialect: str = PLAIN) -> str:
+    """A variant's ETag: its approval's content hash (the text is exactly that), and the
+    dialect it is written in."""
+    digest = str(record["content_hash"])
+    return f'"{digest}"' if dialect == PLAIN else f'"{digest}-{dialect}"'
 
 
-def list_etag(records: Iterable[Record], dialect: str | None) -> str:
-    """A listing's ETag: over each listed approval (variant, revision, hash, review-by) and
-    the dialect, so an approval, edit, retire or expiry changes it."""
-    h = hashlib.sha256((dialect or "copydesk").encode())
+def list_etag(records: Iterable[Record], dialect: str | None, *, skipped: int = 0) -> str:
+    """A listing's ETag: over each listed approval (variant, revision, hash, review-by),
+    the dialect and how many it skipped, so an approval, edit, retire or expiry changes it."""
+    h = hashlib.sha256(f"{dialect or PLAIN}|{skipped}".encode())
     for r in records:
         h.update(f"\n{r['variant_id']}|{r['revision']}|{r['content_hash']}|{r['review_by']}".encode())
     return f'"{h.hexdigest()}"'

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
@@ -21,6 +21,7 @@ from copydesk.api.limits import RateLimiter
 from copydesk.api.settings import ApiSettings
 from copydesk.api.usage import UseLog
 from copydesk.db import BUSY_TIMEOUT_MS
+from copydesk.export.dialect import Untranslatable
 from copydesk.models import ApprovedContent
 from copydesk.services.desk import Desk
 from copydesk.workspace import Workspace
@@ -34,6 +35,8 @@ class Library:
     key: tuple[Any, ...]
     approved: list[ApprovedContent]
     records: list[dict[str, Any]]
+    #: dialect -> (records in it, what it could not express), filled on first ask
+    dialects: dict[str, tuple[list[dict[str, Any]], list[Untranslatable]]] = field(default_factory=dict)
 
 
 class ServerState:
@@ -90,6 +93,20 @@ class ServerState:
             records = desk.export_records(day)
             found = self._library = Library(key, approved, records)
             return found
+
+    def records(self, day: date, dialect: str) -> tuple[list[dict[str, Any]], list[Untranslatable]]:
+        """The approved library's records for ``day`` in ``dialect`` (``copydesk``: as exported
+        plain), and the placeholders the dialect could not express (those variants are left out)."""
+        library = self.library(day)
+        if dialect == "copydesk":
+            return library.records, []
+        found = library.dialects.get(dialect)
+        if found is None:
+            with self._library_lock:
+                found = library.dialects.get(dialect)
+                if found is None:
+                    found = library.dialects[dialect] = self.desk().dialect_records(dialect, day)
+        return found
 
     def close(self) -> None:
         """Close every connection this server opened."""

@@ -103,14 +103,35 @@ def test_content_lists_approved_content_with_etags(api: httpx.Client, content_to
     assert api.get("/v1/content", params={"stage": "loyal"}, headers=h).json()["count"] == 1
     r = api.get("/v1/content", params={"stage": "bored"}, headers=h)
     assert r.status_code == 422 and error_of(r)["field"] == "stage"
-    r = api.get("/v1/content", params={"dialect": "liquid"}, headers=h)
-    assert r.status_code == 422 and error_of(r)["field"] == "dialect"
+    r = api.get("/v1/content", params={"dialect": "sendgrid"}, headers=h)
+    assert r.status_code == 422 and error_of(r)["field"] == "dialect" and "braze" in str(error_of(r)["message"])
     # a retire (or any change to the library) shows at once, and the ETag moves
     desk.retire(items[0]["variant_id"], actor="ben", reason="old")
     r = api.get("/v1/content", headers={**h, "If-None-Match": etag})
     assert r.status_code == 200 and r.headers["etag"] != etag and r.json()["count"] == len(items) - 1
     r = api.get(f"/v1/content/{items[0]['variant_id']}", headers=h)
     assert r.status_code == 404 and error_of(r)["field"] == "variant_id"
+
+
+def test_content_in_a_sending_platforms_dialect(api: httpx.Client, content_token: str, desk: Desk) -> None:
+    h = auth(content_token)
+    bad = desk.add_variant("spring-generic", {"subject": "Hi", "body": "Near {{ city }}"}, actor="ana")
+    desk.submit(bad.id, actor="ana")
+    desk.approve(bad.id, actor="ben", comment="ok")
+    plain = api.get("/v1/content", headers=h).json()
+    r = api.get("/v1/content", params={"dialect": "braze"}, headers=h)
+    assert r.status_code == 200, r.text
+    braze = r.json()
+    assert braze["dialect"] == "braze" and r.headers["etag"] != api.get("/v1/content", headers=h).headers["etag"]
+    assert [s["variant_id"] for s in braze["skipped"]] == [bad.id] and braze["skipped"][0]["field"] == "body"
+    assert braze["count"] == plain["count"] - 1 and bad.id not in [i["variant_id"] for i in braze["items"]]
+    first = braze["items"][0]
+    assert first["fields"] == desk.dialect_records("braze")[0][0]["fields"]
+    assert first["fields"] != plain["items"][0]["fields"]  # the placeholder is written Braze's way
+    one = api.get(f"/v1/content/{first['variant_id']}", params={"dialect": "braze"}, headers=h)
+    assert one.json() == first and one.headers["etag"].endswith('-braze"')
+    r = api.get(f"/v1/content/{bad.id}", params={"dialect": "braze"}, headers=h)
+    assert r.status_code == 422 and error_of(r)["code"] == "untranslatable" and "city" in r.text
 
 
 # -- decide ------------------------------------------------------------------------
