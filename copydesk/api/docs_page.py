@@ -20,8 +20,8 @@ def render(spec: dict[str, Any]) -> str:
         "h3{margin-top:2rem}.m{font-weight:bold;text-transform:uppercase}</style></head><body>",
         f"<h1>{escape(str(info.get('title', '')))} {escape(str(info.get('version', '')))}</h1>",
         f"<p>{escape(str(info.get('description', '')))}</p>",
-        "<p>Machine-readable: <a href='/openapi.json'>/openapi.json</a>. Every endpoint but "
-        "<code>/v1/health</code> needs <code>Authorization: Bearer cdk_...</code>.</p>",
+        "<p>Machine-readable: <a href='/openapi.json'>/openapi.json</a>. Every <code>/v1/</code> "
+        "endpoint but <code>/v1/health</code> needs <code>Authorization: Bearer cdk_...</code>.</p>",
     ]
     for path, ops in spec.get("paths", {}).items():
         for method, op in ops.items():
