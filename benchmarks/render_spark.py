@@ -96,7 +96,7 @@ def _child(audience: str, out: str, job_file: str, templates_dir: str, master: s
     took = time.perf_counter() - start
     procs = _descendants(os.getpid())
     jvm = [p for p in procs if "java" in _cmdline(p)]
-    workers = [p for p in procs if "pyspark" in _cmdline(p) or "python" in _cmdline(p)]
+    workers = [p for p in procs if p not in jvm and "python" in _cmdline(p)]
     figures = {
         "contacts": summary.total, "rows": summary.total - summary.rejected, "rendered": summary.rendered,
         "rejected": summary.rejected, "seconds": took, "startup_seconds": up,

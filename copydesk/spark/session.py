@@ -64,8 +64,8 @@ def java_available() -> bool:
 def spark_session(master: str = DEFAULT_MASTER, *, app_name: str = "copydesk") -> SparkSession:
     """The active Spark session, or a new one on ``master`` with :data:`SESSION_CONF`.
 
-    An active session (e.g. on Databricks or under ``spark-submit``) is reused as it is,
-    except that its time zone is set to UTC."""
+    An active session (e.g. on Databricks) is reused as it is, except that its time zone
+    is set to UTC; under ``spark-submit`` the master is the one given to spark-submit."""
     require_pyspark()
     quiet_pandas_warning()
     from pyspark.sql import SparkSession
@@ -83,7 +83,10 @@ def spark_session(master: str = DEFAULT_MASTER, *, app_name: str = "copydesk") -
         # executors are started from PYSPARK_PYTHON (default: 'python3' on PATH, which would
         # not see this environment's copydesk)
         os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
-    builder: Any = SparkSession.builder.master(master).appName(app_name)
+    builder: Any = SparkSession.builder.appName(app_name)
+    if "PYSPARK_GATEWAY_PORT" not in os.environ:
+        # under spark-submit (which starts the JVM and sets this) its --master decides
+        builder = builder.master(master)
     for key, value in SESSION_CONF.items():
         builder = builder.config(key, value)
     try:
