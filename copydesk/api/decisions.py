@@ -11,6 +11,7 @@ field."""
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -85,18 +86,25 @@ def _fresh(entry: _Entry | None, key: tuple[Any, ...]) -> bool:
 
 def compiled(state: ServerState, campaign_id: str, moment: datetime) -> Compiled:
     """The campaign compiled for ``moment``'s day against the library as it is now:
-    rebuilt when the library, the day, the campaign file or a template file changed."""
-    path = campaign_path(state, campaign_id)
+    rebuilt when the library or the day changed (checked on every call), or the campaign
+    file or a template file changed (their ``stat`` checked at most every
+    ``ApiSettings.file_check_seconds``)."""
     day = moment.date()
     library = state.library(day)
-    key = (_stat(path), library.key)
     name = f"campaign:{campaign_id}"
     entry: _Entry | None = state.cache.get(name)
+    at = time.monotonic()
+    if (entry is not None and entry.key[1] == library.key
+            and at - state.checked.get(name, -1e9) < state.settings.file_check_seconds):
+        return entry.compiled
+    path = campaign_path(state, campaign_id)
+    key = (_stat(path), library.key)
     if not _fresh(entry, key):
         with state.build_lock:
             entry = state.cache.get(name)
             if not _fresh(entry, key):
                 entry = state.cache[name] = _build(state, campaign_id, path, key, library.approved, day)
+    state.checked[name] = at
     assert entry is not None  # built above when it was missing
     return entry.compiled
 

@@ -20,5 +20,8 @@ class ApiSettings:
     #: Invalid tokens a second one client address may send, and at once, before 429s.
     auth_failures_per_second: float = 5.0
     auth_failure_burst: int = 20
+    #: How often (seconds) a campaign file and the template files are checked for edits;
+    #: the library itself (approvals, retires, sends) is checked on every call.
+    file_check_seconds: float = 1.0
     #: Most send-history records given with one contact.
     max_history: int = 1000

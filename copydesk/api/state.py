@@ -62,6 +62,8 @@ class ServerState:
         #: compiled campaigns by name (see copydesk.api.decisions), built under build_lock
         self.cache: dict[str, Any] = {}
         self.build_lock = threading.Lock()
+        #: when each compiled campaign's files were last checked (time.monotonic)
+        self.checked: dict[str, float] = {}
 
     def desk(self) -> Desk:
         """This thread's library connection (SQLite connections are not shared across threads)."""

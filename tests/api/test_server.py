@@ -297,9 +297,13 @@ def test_no_endpoint_writes_the_library(api: httpx.Client, desk: Desk, campaign_
     assert tables() == before and len(desk.audit_log()) == events
 
 
-def test_a_changed_campaign_file_or_template_is_used_at_once(api: httpx.Client, ws: Workspace,
+def test_a_changed_campaign_file_or_template_is_used_at_once(serve, ws: Workspace,  # type: ignore[no-untyped-def]
                                                              campaign_token: str) -> None:
-    h = auth(campaign_token)
+    with serve(file_check_seconds=0) as api:
+        _changed_files_are_used(api, ws, auth(campaign_token))
+
+
+def _changed_files_are_used(api: httpx.Client, ws: Workspace, h: dict[str, str]) -> None:
     before = api.post(DECIDE, json={"contact": CONTACT}, headers=h).json()
     assert before["outcome"] == "selected", before
     path = ws.campaigns_dir / "spring-boots.yaml"
@@ -313,9 +317,13 @@ def test_a_changed_campaign_file_or_template_is_used_at_once(api: httpx.Client, 
     assert after["message"]["rendered_txt"].startswith("CHANGED Care for your boots")
 
 
-def test_a_broken_campaign_or_template_is_a_503_until_fixed(api: httpx.Client, ws: Workspace,
+def test_a_broken_campaign_or_template_is_a_503_until_fixed(serve, ws: Workspace,  # type: ignore[no-untyped-def]
                                                            campaign_token: str) -> None:
-    h = auth(campaign_token)
+    with serve(file_check_seconds=0) as api:
+        _broken_files_are_refused(api, ws, auth(campaign_token))
+
+
+def _broken_files_are_refused(api: httpx.Client, ws: Workspace, h: dict[str, str]) -> None:
     path = ws.campaigns_dir / "spring-boots.yaml"
     good = path.read_text(encoding="utf-8")
     path.write_text(good.replace("holdout: 0.05", "holdout: 2"), encoding="utf-8")
