@@ -86,8 +86,12 @@ def _run_workers(root: Path, settings: ApiSettings, host: str, port: int, *, wor
         raise UsageError(f"could not listen on {host}:{port}: {exc.strerror or exc}") from None
     sock.set_inheritable(True)
     console_err.print(f"serving on http://{lit(host)}:{port} with {workers} worker processes")
+    import inspect
+
+    # uvicorn before 0.30 takes the server's run function too (pyproject allows >= 0.29)
+    extra = {"target": uvicorn.Server(cfg).run} if "target" in inspect.signature(Multiprocess).parameters else {}
     try:
-        Multiprocess(cfg, sockets=[sock]).run()
+        Multiprocess(cfg, sockets=[sock], **extra).run()
     finally:
         sock.close()
 
