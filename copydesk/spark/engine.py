@@ -36,7 +36,10 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from pydantic import ValidationError
+
 from copydesk.errors import CopydeskError, InputError
+from copydesk.inputs import printable
 from copydesk.models import ApprovedContent, SendRecord
 from copydesk.render.audience import ID_FIELD, REJECT_COLUMNS, Record, Reject, _text
 from copydesk.render.chunk import BASE_COLUMNS, ChunkRenderer, RenderJob, Summary, index_history, output_columns
@@ -403,12 +406,14 @@ def _history_rows(channel: str, since: datetime, batches: Iterator[pa.RecordBatc
     for batch in batches:
         keys: list[str] = []
         blobs: list[bytes] = []
-        for n, obj in enumerate(batch.to_pylist(), start=1):
+        for obj in batch.to_pylist():
             data = {k: v for k, v in obj.items() if k in names and v is not None}
             try:
                 rec = SendRecord.model_validate(data)
-            except Exception as exc:  # pydantic's ValidationError, reported as an InputError
-                raise InputError(f"send history row {n} of a batch is not a valid send: {exc}") from None
+            except ValidationError as exc:
+                err = exc.errors()[0]
+                raise InputError(f"not a valid send: {printable(str(err['msg']))}", source="send history",
+                                 field=".".join(str(p) for p in err["loc"]) or None) from None
             if rec.channel.value == channel and not rec.holdout and rec.sent_at > since:
                 keys.append(rec.contact_id)
                 blobs.append(pickle.dumps(rec))
