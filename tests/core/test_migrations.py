@@ -3,6 +3,8 @@
 from copydesk.db import open_db
 
 EXPECTED = {
+    "api_tokens": ["id", "name", "scope", "secret_sha256", "created_by", "created_at", "expires_at", "revoked_at",
+                   "revoked_by", "last_used_at"],
     "_sqlite_migrations": ["id", "migration_set", "name", "applied_at"],
     "users": ["name", "password_hash", "roles", "active", "created_at"],
     "briefs": ["id", "title", "stage", "channel", "segment", "data", "source", "version",
