@@ -14,6 +14,8 @@ AsyncClient was tried and generated less load). Beside it, in this process:
   HTTP. The ratio served/in-process is the HTTP overhead. Target at concurrency 16: >= 0.3.
 - ``health c=16``: ``GET /v1/health`` served at concurrency 16, what the HTTP stack
   (uvicorn, FastAPI, the load generator) manages with no work behind it: the ceiling.
+- ``batch of 40``: ``POST .../decide/batch`` with 40 contacts per call at concurrency 16;
+  its decisions/s against the in-process rate is the overhead when a sender batches.
 - ``preview``: :func:`copydesk.services.campaigns.preview` (what ``copydesk campaign
   explain`` calls), which loads the approved library and compiles the plan per call.
 
@@ -130,8 +132,9 @@ def in_process(call: Callable[[dict[str, Any]], Any], people: list[dict[str, Any
 
 
 def served(url: str, token: str, people: list[dict[str, Any]], *, concurrency: int, limit: int,
-           seconds: float, health: bool = False) -> dict[str, float]:
-    """``decide`` calls (or, with ``health``, ``GET /v1/health``: the HTTP stack alone)."""
+           seconds: float, health: bool = False, batch: int = 0) -> dict[str, float]:
+    """``decide`` calls (or, with ``health``, ``GET /v1/health``: the HTTP stack alone; with
+    ``batch``, ``decide/batch`` calls of that many contacts, counted as decisions)."""
     latencies: list[float] = []
     failures: list[int] = []
     lock = threading.Lock()
@@ -147,8 +150,13 @@ def served(url: str, token: str, people: list[dict[str, Any]], *, concurrency: i
                         return
                     issued[0] += 1
                 t = time.perf_counter()
-                r = (client.get("/v1/health") if health else
-                     client.post("/v1/campaigns/spring-boots/decide", json={"contact": people[n % len(people)]}))
+                if health:
+                    r = client.get("/v1/health")
+                elif batch:
+                    items = [{"contact": people[(n + i) % len(people)]} for i in range(batch)]
+                    r = client.post("/v1/campaigns/spring-boots/decide/batch", json={"items": items})
+                else:
+                    r = client.post("/v1/campaigns/spring-boots/decide", json={"contact": people[n % len(people)]})
                 took = time.perf_counter() - t
                 with lock:
                     (latencies.append(took) if r.status_code == 200 else failures.append(r.status_code))
@@ -160,7 +168,10 @@ def served(url: str, token: str, people: list[dict[str, Any]], *, concurrency: i
         th.join()
     if failures:
         raise SystemExit(f"{len(failures)} failed calls, e.g. status {failures[0]}")
-    return summary(latencies, time.perf_counter() - start)
+    result = summary(latencies, time.perf_counter() - start)
+    if batch:
+        result["decisions_per_second"] = round(result["per_second"] * batch, 1)
+    return result
 
 
 def start_server(ws: Workspace, port: int, workers: int = 1) -> subprocess.Popen[bytes]:
@@ -211,6 +222,8 @@ def main() -> None:
             for c in (1, 16):
                 results[f"served c={c}"] = served(url, token, people, concurrency=c, limit=args.requests,
                                                   seconds=args.seconds)
+            results["batch of 40, c=16"] = served(url, token, people, concurrency=16, seconds=args.seconds,
+                                                  limit=max(1, args.requests // 40), batch=40)
             results["health c=16 (HTTP only)"] = served(url, token, people, concurrency=16, limit=args.requests,
                                                         seconds=args.seconds, health=True)
         finally:
@@ -223,6 +236,8 @@ def main() -> None:
               f"{r['per_second'] / base:>13.2f}x")
     ratio = results["served c=16"]["per_second"] / base
     print(f"served at c=16 / in-process = {ratio:.2f} (target >= 0.3): {'ok' if ratio >= 0.3 else 'MISSED'}")
+    batched = results["batch of 40, c=16"]["decisions_per_second"]
+    print(f"batch of 40 at c=16: {batched:,.0f} decisions/s = {batched / base:.2f} x in-process")
     print(json.dumps({"results": results, "ratio_c16": round(ratio, 3), "workers": args.workers, "cpus": os.cpu_count(),
                       "load_average": os.getloadavg()}))
 
