@@ -38,7 +38,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
-from copydesk.errors import CopydeskError, InputError
+from copydesk.errors import CopydeskError, InputError, UsageError
 from copydesk.inputs import printable
 from copydesk.models import ApprovedContent, SendRecord
 from copydesk.render.audience import ID_FIELD, REJECT_COLUMNS, Record, Reject, _text
@@ -92,9 +92,15 @@ class SparkRender:
         was there; returns the counts (the only thing that comes back to the driver)."""
         out_text = str(out)
         rejects_text = str(rejects) if rejects is not None else default_rejects_dir(out_text)
+        for target in (out_text, rejects_text):
+            if target.lower().endswith((".csv", ".jsonl", ".ndjson")):
+                raise UsageError(f"{target}: Spark writes a folder of Parquet files; name it without "
+                                 ".csv/.jsonl (e.g. 'messages' or 'messages.parquet')")
         with spark_errors():
             fs = _HadoopFiles.of(self.combined.sparkSession)
             if fs is not None:
+                for target in (out_text, rejects_text):
+                    fs.check_replaceable(target)
                 self._write_once(fs, out_text, rejects_text)
             else:
                 self._write_twice(out_text, rejects_text)
@@ -151,13 +157,14 @@ class SparkRender:
 
     def _write_twice(self, out: str, rejects: str) -> None:
         """Where the files cannot be moved (Spark Connect): rendered rows kept on the
-        executors' disks between the two writes (``DISK_ONLY``), never on the driver."""
+        executors' disks between the two writes (``DISK_ONLY``), never on the driver. Nothing
+        existing is replaced here (what it is cannot be checked): remove an old output first."""
         from pyspark import StorageLevel
 
         kept = self.combined.persist(StorageLevel.DISK_ONLY)
         try:
-            _text_writer(self.messages.write.mode("overwrite"), self.columns).parquet(out)
-            self.rejects.write.mode("overwrite").parquet(rejects)
+            _text_writer(self.messages.write.mode("errorifexists"), self.columns).parquet(out)
+            self.rejects.write.mode("errorifexists").parquet(rejects)
         finally:
             kept.unpersist()
 
@@ -213,6 +220,21 @@ class _HadoopFiles:
         fs, p = self._path(source)
         if not fs.rename(p, self._jvm.org.apache.hadoop.fs.Path(target)):
             raise CopydeskError(f"could not move {source} to {target}")
+
+    def check_replaceable(self, path: str) -> None:
+        """Refuse to replace ``path`` unless it is absent, an empty folder or a Parquet
+        dataset Spark wrote (a ``_SUCCESS`` marker beside part files): a mistyped --out
+        must never delete someone's folder."""
+        fs, p = self._path(path)
+        if not fs.exists(p):
+            return
+        if not fs.getFileStatus(p).isDirectory():
+            raise UsageError(f"{path} exists and is a file; Spark writes a folder of Parquet files there")
+        names = [status.getPath().getName() for status in fs.listStatus(p)]
+        ours = all(n.startswith(("part-", "_", ".")) for n in names)
+        if names and not (ours and "_SUCCESS" in names):
+            raise UsageError(f"{path} exists and is not a Parquet dataset written by Spark; "
+                             "choose another folder or remove it")
 
     def touch(self, path: str) -> None:
         fs, p = self._path(path)

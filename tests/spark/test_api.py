@@ -60,3 +60,26 @@ def test_a_history_row_that_is_not_a_send_stops_the_run(spark: Any, tmp_path: Pa
     with pytest.raises(CopydeskError, match="send history: field .channel.: not a valid send") as caught:
         result.write(tmp_path / "out")
     assert "\n" not in str(caught.value) and "Traceback" not in str(caught.value)
+
+
+def test_without_file_moves_spark_connect_style_the_output_is_the_same(
+    spark: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from copydesk.spark import engine
+
+    audience = tmp_path / "people.parquet"
+    write_parquet(audience, people()[:20])
+    contacts = spark.read.parquet(str(audience))
+    render(contacts, campaign_file(), library=LIBRARY, templates_dir=TEMPLATES, today=TODAY,
+           now=NOW).write(tmp_path / "moved")
+    monkeypatch.setattr(engine._HadoopFiles, "of", classmethod(lambda cls, spark: None))
+    twice = render(contacts, campaign_file(), library=LIBRARY, templates_dir=TEMPLATES, today=TODAY, now=NOW)
+    summary = twice.write(tmp_path / "written")
+    for name in ("moved", "written"):
+        assert (tmp_path / name / "_SUCCESS").exists() and (tmp_path / f"{name}.rejects").is_dir()
+    key = "contact_id"
+    assert sorted(pq.read_table(tmp_path / "moved").to_pylist(), key=lambda r: r[key]) == \
+        sorted(pq.read_table(tmp_path / "written").to_pylist(), key=lambda r: r[key])
+    assert summary.total == 22 and summary.rejected >= 2  # with the repeat of C5 and the row without an id
+    with pytest.raises(CopydeskError, match="already exists"):
+        twice.write(tmp_path / "written")  # nothing existing is replaced on this path

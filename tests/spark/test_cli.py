@@ -80,3 +80,30 @@ def test_missing_java_is_a_one_line_error(cli: Any, ws: Workspace, monkeypatch: 
             "--out", str(ws.root / "m"), "--engine", "spark")
     assert r.code == 1, r
     assert "error: the Spark engine needs a Java runtime (17 or later)" in r.err and "Traceback" not in r.err + r.out
+
+
+def test_spark_never_replaces_a_folder_it_did_not_write(cli: Any, ws: Workspace, spark: Any) -> None:
+    keep = ws.root / "keep"
+    keep.mkdir()
+    (keep / "notes.txt").write_text("mine", encoding="utf-8")
+    audience = str(ws.audiences_dir / "sample-contacts.csv")
+    r = cli("-w", str(ws.root), "render", "spring-boots", "--audience", audience, "--out", str(keep),
+            "--engine", "spark")
+    assert r.code == 2 and "is not a Parquet dataset written by Spark" in r.err, r
+    assert (keep / "notes.txt").read_text(encoding="utf-8") == "mine"
+    r = cli("-w", str(ws.root), "render", "spring-boots", "--audience", audience, "--out",
+            str(ws.root / "messages.jsonl"), "--engine", "spark")
+    assert r.code == 2 and "Spark writes a folder of Parquet files" in r.err, r
+
+
+def test_a_table_is_an_audience(cli: Any, ws: Workspace, spark: Any) -> None:
+    spark.read.option("header", "true").csv(str(ws.audiences_dir / "sample-contacts.csv")) \
+        .createOrReplaceTempView("sample_contacts")
+    out = ws.root / "from-table"
+    r = cli("-w", str(ws.root), "render", "spring-boots", "--audience", "table:sample_contacts", "--out", str(out),
+            "--engine", "spark")
+    assert r.code == 0, r
+    assert pq.read_table(out).num_rows == 40
+    r = cli("-w", str(ws.root), "render", "spring-boots", "--audience", "table:no_such_table", "--out",
+            str(ws.root / "x"), "--engine", "spark")
+    assert r.code == 1 and "cannot read table" in r.err and "Traceback" not in r.err, r
