@@ -8,13 +8,15 @@ row's place in input order: file, then 1-based row within it) and ``item`` (the 
 only ever unpickled by copydesk's own executor code).
 
 - **CSV and JSONL** are read as raw text lines (Spark's ``text`` source, ``\\n`` as the
-  only line separator, the bytes kept as they are), brought together per file in line
-  order, and typed with the same code as the local readers: Python's ``csv`` module and
+  only line separator, the bytes kept as they are) and typed with the same code as the
+  local readers: Python's ``csv`` module and
   :func:`~copydesk.render.audience.record_from_cells`; :func:`~copydesk.inputs.json_object`
-  and :func:`~copydesk.render.audience.record_from_object`. So quoting, line breaks inside
-  quoted fields, byte-order marks, invalid UTF-8, blank lines and rejects are handled
-  identically, and ``row`` and ``line`` are the file's own (for a folder of several
-  files: within each file).
+  and :func:`~copydesk.render.audience.record_from_object`. So quoting, byte-order marks,
+  invalid UTF-8, blank lines and rejects are handled identically. One pass in the JVM
+  counts each file block's lines and blank lines (and, for CSV, finds lines with an odd
+  number of quotes), so each block is then read where it lies with the file's own line
+  and row numbers (for a folder of several files: within each file). A CSV file with a
+  quoted line break (a record may span two blocks) is read whole, in order, by one task.
 - **Parquet, tables and DataFrames** arrive as Arrow batches and are typed with
   :func:`~copydesk.render.audience.record_from_object`; ``row`` counts rows in Spark's
   read order (for one Parquet file: the file's order) and ``line`` is empty.
@@ -23,7 +25,6 @@ only ever unpickled by copydesk's own executor code).
 from __future__ import annotations
 
 import csv
-import io
 import itertools
 import pickle
 import re
@@ -39,7 +40,7 @@ from copydesk.render.audience import (
     ID_FIELD,
     Record,
     Reject,
-    _csv_header,
+    csv_header,
     file_format,
     record_from_cells,
     record_from_object,
@@ -187,8 +188,7 @@ def _check_csv_headers(blocks: list[_Block], path: str) -> dict[str, list[str]]:
     heads = {b.file: b.head for b in blocks if b.start == 0}
     headers: dict[str, list[str]] = {}
     for file, head in sorted(heads.items()):
-        text = head.decode("utf-8-sig", errors="surrogateescape")
-        header = _csv_header(csv.reader(io.StringIO(text, newline="")), Path(file if len(heads) > 1 else path))
+        header = csv_header(Path(file if len(heads) > 1 else path), head)
         if header is not None:
             headers[file] = header
     return headers
