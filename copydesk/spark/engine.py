@@ -88,8 +88,9 @@ class SparkRender:
 
     def write(self, out: str | Path, rejects: str | Path | None = None) -> Summary:
         """Render once and write ``messages`` to the Parquet dataset ``out`` (a folder of
-        part files) and ``rejects`` (default: :func:`default_rejects_dir`), replacing what
-        was there; returns the counts (the only thing that comes back to the driver)."""
+        part files) and ``rejects`` (default: :func:`default_rejects_dir`); returns the
+        counts (the only thing that comes back to the driver). An earlier Parquet dataset
+        at either path is replaced; anything else there is a :class:`UsageError`."""
         out_text = str(out)
         rejects_text = str(rejects) if rejects is not None else default_rejects_dir(out_text)
         for target in (out_text, rejects_text):
