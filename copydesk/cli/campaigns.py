@@ -64,6 +64,11 @@ def render_cmd(
                                "(needs the spark extra and Java; see docs/guides/spark.md)."),
     master: str = typer.Option("local[*]", "--master", help="Spark master URL for --engine spark "
                                "(an active session, e.g. under spark-submit, is used as it is)."),
+    format_: str = typer.Option(None, "--format", help="Write a sending platform's bulk-import CSV instead: "
+                                "braze, iterable, klaviyo, mailchimp, sfmc or hubspot (selected contacts only; "
+                                "see docs/reference/esp-export.md)."),
+    id_column: list[str] = typer.Option([], "--id-column", help="With --format: which contact field feeds a "
+                                        "platform identifier column, e.g. 'Email Address=email' (repeatable)."),
 ) -> None:
     """Decide and render a campaign for an audience, streaming, with a summary.
 
@@ -75,6 +80,7 @@ def render_cmd(
 
     if engine not in svc.ENGINES:
         raise UsageError(f"--engine must be one of {', '.join(svc.ENGINES)}, not '{engine}'")
+    id_columns = _id_columns(id_column)
     cf = svc.open_campaign(workspace(), campaign)
     notes: list[str] = []
     with Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
@@ -83,7 +89,7 @@ def render_cmd(
         task = bar.add_task(f"rendering {lit(cf.campaign.id)}", total=None)
         summary = svc.render(open_desk(), cf, audience, out, history_file=history, rejects=rejects,
                              explain=explain, workers=workers, progress=lambda n: bar.update(task, completed=n),
-                             notes=notes, engine=engine, master=master)
+                             notes=notes, engine=engine, master=master, platform=format_, id_columns=id_columns)
     _print_notes(notes)
     table = Table("outcome", "contacts", title=f"{lit(cf.campaign.id)}: {summary.total:,} contacts")
     table.add_row("rendered", f"{summary.rendered:,}")
@@ -99,6 +105,17 @@ def render_cmd(
     console.print(f"messages: {lit(out)}")
     if summary.rejected:
         console.print(f"[yellow]rejects: {lit(summary.rejects)}[/] ({summary.rejected:,} rows)")
+
+
+def _id_columns(pairs: list[str]) -> dict[str, str]:
+    """``['Email Address=email']`` → ``{'Email Address': 'email'}``."""
+    found: dict[str, str] = {}
+    for pair in pairs:
+        column, sep, source = pair.partition("=")
+        if not sep or not column.strip() or not source.strip():
+            raise UsageError(f"--id-column must look like 'COLUMN=field', not {pair!r}")
+        found[column.strip()] = source.strip()
+    return found
 
 
 def _print_notes(notes: list[str]) -> None:

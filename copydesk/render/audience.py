@@ -206,13 +206,15 @@ def _read_csv(path: Path) -> Iterator[Record | Reject]:
         header = _csv_header(reader, path)
         if header is None:
             return
-        yield from _csv_body(reader, header, 0)
+        yield from csv_rows(reader, header, 0)
 
 
-def _csv_body(reader: Any, header: list[str], line_base: int) -> Iterator[Record | Reject]:
-    """The data rows of ``reader`` (rows counted from 1; lines after ``line_base``)."""
+def csv_rows(reader: Any, header: list[str], line_base: int = 0, row_base: int = 0) -> Iterator[Record | Reject]:
+    """The data rows of a ``csv.reader`` typed and checked as the CSV reader does it: rows
+    counted after ``row_base``, lines after ``line_base`` (for a reader that starts inside
+    a file); blank lines are not rows."""
     typed = typed_columns(header)
-    row = 0
+    row = row_base
     while True:
         line = line_base + reader.line_num + 1
         try:
@@ -246,7 +248,7 @@ def read_piece(
         data = fh.read(stop - start)
     if header is not None:
         text = data.decode("utf-8", errors="surrogateescape")
-        yield from _csv_body(csv.reader(io.StringIO(text, newline="")), header, line_base)
+        yield from csv_rows(csv.reader(io.StringIO(text, newline="")), header, line_base)
     else:
         yield from _jsonl_body(io.BytesIO(data), line_base)
 
@@ -329,7 +331,8 @@ def _parquet_row(batch: Any, index: int) -> dict[str, Any] | str:
         return f"unreadable value: {exc}"
 
 
-def _text(value: Any) -> str:
+def cell_text(value: Any) -> str:
+    """A value as text in a CSV or Parquet output cell (ISO dates, JSON lists)."""
     if value is None:
         return ""
     if isinstance(value, str):
@@ -386,12 +389,12 @@ class RowWriter:
         """Append one row; missing columns are empty, unknown keys are ignored."""
         self.count += 1
         if self._csv is not None:
-            self._csv.writerow([_text(row.get(c)) for c in self.columns])
+            self._csv.writerow([cell_text(row.get(c)) for c in self.columns])
         elif self._fh is not None:
             self._bin.write(_jsonl_line({c: row.get(c) for c in self.columns}))
         else:
             self._batch.append(
-                {c: (_text(row[c]) if row.get(c) is not None else None) for c in self.columns}
+                {c: (cell_text(row[c]) if row.get(c) is not None else None) for c in self.columns}
             )
             if len(self._batch) >= BATCH:
                 self._flush()

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -21,6 +21,7 @@ from pydantic import ValidationError
 
 from copydesk import clock
 from copydesk.errors import CopydeskError, InputError, NotFoundError, TemplateSafetyError, UsageError
+from copydesk.export.presets import Preset, preset
 from copydesk.inputs import printable, sane_moment
 from copydesk.models import SendRecord
 from copydesk.render.audience import Record, Reject, file_format, read_rows
@@ -272,6 +273,7 @@ def render(
     history_file: Path | None = None, rejects: Path | None = None, explain: bool = False,
     workers: int = 1, now: datetime | None = None, progress: Callable[[int], None] | None = None,
     notes: list[str] | None = None, engine: str = "local", master: str | None = None,
+    platform: str | None = None, id_columns: Mapping[str, str] | None = None,
 ) -> Summary:
     """Decide and render ``cf`` for every contact of ``audience`` (streaming; bad rows go
     to the rejects file). Nothing is recorded as sent: that is :func:`record_sends`.
@@ -280,10 +282,15 @@ def render(
 
     ``engine="spark"`` renders on Spark (``master``, default ``local[*]``): ``audience``
     may also be ``table:NAME``, and ``out`` and ``rejects`` are Parquet datasets (folders
-    of part files); ``workers`` and ``progress`` do not apply."""
+    of part files); ``workers`` and ``progress`` do not apply.
+
+    ``platform`` (``braze``, ``iterable``...) writes that sending platform's bulk-import
+    CSV instead (selected contacts only; :mod:`copydesk.export.presets`), its identifier
+    columns read from ``id_columns`` (``{"Email Address": "email"}``) or the defaults."""
     if engine not in ENGINES:
         raise UsageError(f"--engine must be one of {', '.join(ENGINES)}, not '{engine}'")
     ws = _workspace(desk)
+    layout = _import_layout(ws, cf, out, platform, id_columns, engine=engine, explain=explain) if platform else None
     moment = as_utc(now) if now is not None else clock.now()
     records = history(desk, cf.campaign, moment, history_file, notes=notes)
     day = moment.date()
@@ -293,7 +300,22 @@ def render(
     return render_campaign(
         with_outcomes(desk, cf, day), audience, out, library=desk.approved_content(day), templates_dir=ws.templates_dir,
         history=records, rejects=rejects, explain=explain, workers=workers, now=moment, progress=progress,
+        layout=layout,
     )
+
+
+def _import_layout(ws: Workspace, cf: CampaignFile, out: Path, platform: str, id_columns: Mapping[str, str] | None,
+                   *, engine: str, explain: bool) -> Preset:
+    """The bulk-import layout of ``platform`` for this campaign's channel and template."""
+    if engine != "local":
+        raise UsageError("--format writes a platform's import file with the local engine only")
+    if explain:
+        raise UsageError("--format writes a platform's import file, which has no place for --explain's traces")
+    if Path(out).suffix.lower() != ".csv":
+        raise UsageError(f"--format {platform} writes a CSV import file: give --out a .csv name")
+    c = cf.campaign
+    renderer = MessageRenderer(c.channel, load_channel_template(ws.templates_dir, c.template), campaign_id=c.id)
+    return preset(platform, c.channel, renderer.columns, id_columns)
 
 
 def _render_on_spark(

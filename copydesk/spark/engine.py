@@ -41,9 +41,10 @@ from pydantic import ValidationError
 from copydesk.errors import CopydeskError, InputError, UsageError
 from copydesk.inputs import printable
 from copydesk.models import ApprovedContent, SendRecord
-from copydesk.render.audience import ID_FIELD, REJECT_COLUMNS, Record, Reject, _text
+from copydesk.render.audience import ID_FIELD, REJECT_COLUMNS, Record, Reject, cell_text
 from copydesk.render.chunk import BASE_COLUMNS, ChunkRenderer, RenderJob, Summary, index_history, output_columns
 from copydesk.render.templates import TemplateSnapshot
+from copydesk.render.unique import duplicate_reject
 from copydesk.rules.campaign import CampaignFile
 from copydesk.spark.read import items_from_dataframe, read_audience
 from copydesk.spark.session import quiet_pandas_warning
@@ -461,14 +462,6 @@ def _renderer(shipped: Any) -> ChunkRenderer:
     return renderer
 
 
-def duplicate(item: Record, first_row: int) -> Reject:
-    """The reject for a repeat of a contact id, worded as the local engine words it."""
-    cid = item.data[ID_FIELD]
-    return Reject(item.row, item.line, cid, "read",
-                  f"duplicate contact_id: first seen at row {first_row}; one message per contact",
-                  ID_FIELD, repr(cid))
-
-
 def _render_batches(
     shipped: Any, columns: tuple[str, ...], batches: Iterator[pa.RecordBatch]
 ) -> Iterator[pa.RecordBatch]:
@@ -482,7 +475,7 @@ def _render_batches(
         ):
             item: Record | Reject = pickle.loads(blob)
             if key is not None and isinstance(item, Record) and (first["_file"], first["_row"]) != (file, row):
-                item = duplicate(item, first["_row"])
+                item = duplicate_reject(item.row, item.line, item.data[ID_FIELD], first["_row"])
             elif key is not None and sends:
                 history[key] = [pickle.loads(s) for s in sends]
             chunk.append(item)
@@ -513,7 +506,7 @@ def _cell(column: str, value: Any) -> str | None:
         return None
     if column == "trace":
         value = json.dumps(value, ensure_ascii=False)
-    return _text(value)
+    return cell_text(value)
 
 
 # -- errors ----------------------------------------------------------------------------

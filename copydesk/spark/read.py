@@ -41,10 +41,9 @@ from copydesk.render.audience import (
     Record,
     Reject,
     csv_header,
+    csv_rows,
     file_format,
-    record_from_cells,
     record_from_object,
-    typed_columns,
 )
 
 if TYPE_CHECKING:
@@ -323,7 +322,7 @@ def _csv_items(raws: Iterator[bytes]) -> Iterator[Record | Reject]:
         header = [h.strip() for h in next(reader)]
     except (StopIteration, csv.Error):  # checked on the driver already
         return
-    yield from _csv_rows(reader, header, 0, 0)
+    yield from csv_rows(reader, header, 0, 0)
 
 
 def _csv_body(
@@ -336,24 +335,6 @@ def _csv_body(
             next(reader)
         except (StopIteration, csv.Error):
             return
-    yield from _csv_rows(reader, header, line_base, row_base)
+    yield from csv_rows(reader, header, line_base, row_base)
 
 
-def _csv_rows(reader: Any, header: list[str], line_base: int, row_base: int) -> Iterator[Record | Reject]:
-    """Rows as the local CSV reader makes them (the same checks and numbering)."""
-    typed = typed_columns(header)
-    row = row_base
-    while True:
-        line = line_base + reader.line_num + 1
-        try:
-            cells = next(reader)
-        except StopIteration:
-            return
-        except csv.Error as exc:
-            row += 1
-            yield Reject(row, line, None, "read", f"malformed CSV: {exc}")
-            continue
-        if not cells or (len(cells) == 1 and not cells[0].strip()):
-            continue
-        row += 1
-        yield record_from_cells(header, typed, cells, row, line)
