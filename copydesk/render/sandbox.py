@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -20,6 +21,7 @@ from typing import Any
 
 from jinja2 import BaseLoader, StrictUndefined, TemplateSyntaxError, meta, nodes
 from jinja2.exceptions import SecurityError, TemplateError, UndefinedError
+from jinja2.filters import do_urlencode
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 from markupsafe import Markup, escape
 
@@ -63,9 +65,24 @@ _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _BLANK_LINES = re.compile(r"\n\s*\n")
 
 
+@functools.lru_cache(maxsize=4096)
 def field_allowed(name: str) -> bool:
-    """True when templates may read contact field ``name``."""
+    """True when templates may read contact field ``name`` (cached: an audience has few
+    field names and every contact asks about each)."""
     return bool(_IDENT.fullmatch(name)) and not name.startswith(DENIED_PREFIXES)
+
+
+@functools.lru_cache(maxsize=1024)
+def _quote(text: str) -> str:
+    return do_urlencode(text)
+
+
+def _urlencode(value: Any) -> str:
+    """Jinja's ``urlencode``, remembered for text: a template quotes the same campaign id,
+    variant id and contact id several times per message (a tenth of a render's time)."""
+    if type(value) is str:
+        return _quote(value)
+    return do_urlencode(value)
 
 
 def _format_date(value: Any, fmt: str = "%d %B %Y") -> str:
@@ -101,6 +118,7 @@ def make_env(
     filters = {name: f for name, f in env.filters.items() if name in ALLOWED_FILTERS}
     filters["format_date"] = _format_date
     filters["paragraphs"] = _paragraphs
+    filters["urlencode"] = _urlencode
     env.filters = filters
     env.globals = {}
     return env
