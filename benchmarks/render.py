@@ -188,8 +188,17 @@ def file_child(audience: str, workers: int, out: str) -> None:
                               templates_dir=REPO / "templates", today=TODAY, now=NOW, workers=workers)
     took = time.perf_counter() - start
     print(json.dumps({"contacts": summary.total, "rendered": summary.rendered, "seconds": took,
-                      "parent_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+                      "parent_rss_mb": _high_water_mb(),
                       "worker_rss_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024}))
+
+
+def _high_water_mb() -> float:
+    """This process's peak RSS since exec (ru_maxrss would include the process that
+    started it: Linux keeps it across execve)."""
+    for line in Path("/proc/self/status").read_text(encoding="ascii").splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def run_file(audience: Path, workers: int, tmp: Path) -> dict[str, Any]:
