@@ -119,6 +119,36 @@ def desk(bare_ws: Workspace) -> Iterator[Desk]:
     d.close()
 
 
+#: One approved variant per sample brief (:func:`campaign_ws`).
+APPROVED_FIELDS = {
+    "boots-onboarding": {"subject": "Care for your boots, {{ first_name | default('there') }}",
+                         "body": "Clean them after each walk with the Boot Care Kit."},
+    "spring-generic": {"subject": "Spring on the fells, {{ first_name | default('there') }}",
+                       "body": "New season, new trails."},
+    "rewards-loyal": {"subject": "{{ first_name | default('Hello') }}, your points",
+                      "body": "You have {{ loyalty_points | default(0) }} points."},
+    "winback-dormant": {"subject": "We miss you", "body": "The hills are calling."},
+}
+
+
+def approve_samples(desk: Desk) -> None:
+    """Write (ana), submit and approve (ben) one variant per sample brief."""
+    for brief, fields in APPROVED_FIELDS.items():
+        v = desk.add_variant(brief, fields, actor="ana")
+        desk.submit(v.id, actor="ana")
+        desk.approve(v.id, actor="ben", comment="ok")
+
+
+@pytest.fixture
+def campaign_ws(desk: Desk, bare_ws: Workspace) -> Workspace:
+    """:func:`bare_ws` with the sample templates, campaigns and audience and one approved
+    variant per sample brief: ready to validate, render, explain and serve."""
+    for name in ("templates", "campaigns", "audiences"):
+        shutil.copytree(REPO / name, bare_ws.root / name)
+    approve_samples(desk)
+    return bare_ws
+
+
 class CliResult:
     def __init__(self, code: int, out: str, err: str) -> None:
         self.code, self.out, self.err = code, out, err

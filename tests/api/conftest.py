@@ -3,10 +3,8 @@ uvicorn server on 127.0.0.1 (a free port, on a thread) started and stopped per t
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
-from pathlib import Path
 
 import httpx
 import pytest
@@ -16,29 +14,10 @@ from copydesk.api.settings import ApiSettings
 from copydesk.services import Desk
 from copydesk.workspace import Workspace
 
-REPO = Path(__file__).resolve().parents[2]
-
-FIELDS = {
-    "boots-onboarding": {"subject": "Care for your boots, {{ first_name | default('there') }}",
-                         "body": "Clean them after each walk with the Boot Care Kit."},
-    "spring-generic": {"subject": "Spring on the fells, {{ first_name | default('there') }}",
-                       "body": "New season, new trails."},
-    "rewards-loyal": {"subject": "{{ first_name | default('Hello') }}, your points",
-                      "body": "You have {{ loyalty_points | default(0) }} points."},
-    "winback-dormant": {"subject": "We miss you", "body": "The hills are calling."},
-}
-
 
 @pytest.fixture
-def ws(desk: Desk, bare_ws: Workspace) -> Workspace:
-    """The sample templates, campaigns and audience, one approved variant per brief."""
-    for name in ("templates", "campaigns", "audiences"):
-        shutil.copytree(REPO / name, bare_ws.root / name)
-    for brief, fields in FIELDS.items():
-        v = desk.add_variant(brief, fields, actor="ana")
-        desk.submit(v.id, actor="ana")
-        desk.approve(v.id, actor="ben", comment="ok")
-    return bare_ws
+def ws(campaign_ws: Workspace) -> Workspace:
+    return campaign_ws
 
 
 @pytest.fixture

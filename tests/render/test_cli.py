@@ -3,25 +3,11 @@
 from __future__ import annotations
 
 import json
-import shutil
-from pathlib import Path
 
 import pytest
 
 from copydesk.services import Desk
 from copydesk.workspace import Workspace
-
-REPO = Path(__file__).resolve().parents[2]
-
-FIELDS = {
-    "boots-onboarding": {"subject": "Care for your boots, {{ first_name | default('there') }}",
-                         "body": "Clean them after each walk with the Boot Care Kit."},
-    "spring-generic": {"subject": "Spring on the fells, {{ first_name | default('there') }}",
-                       "body": "New season, new trails."},
-    "rewards-loyal": {"subject": "{{ first_name | default('Hello') }}, your points",
-                      "body": "You have {{ loyalty_points | default(0) }} points."},
-    "winback-dormant": {"subject": "We miss you", "body": "The hills are calling."},
-}
 
 
 def summary_of(out: str) -> dict[str, int]:
@@ -35,14 +21,8 @@ def summary_of(out: str) -> dict[str, int]:
 
 
 @pytest.fixture
-def ws(desk: Desk, bare_ws: Workspace) -> Workspace:
-    for name in ("templates", "campaigns", "audiences"):
-        shutil.copytree(REPO / name, bare_ws.root / name)
-    for brief, fields in FIELDS.items():
-        v = desk.add_variant(brief, fields, actor="ana")
-        desk.submit(v.id, actor="ana")
-        desk.approve(v.id, actor="ben", comment="ok")
-    return bare_ws
+def ws(campaign_ws: Workspace) -> Workspace:
+    return campaign_ws
 
 
 def test_validate_lists_what_each_rule_can_send(cli, ws: Workspace) -> None:  # type: ignore[no-untyped-def]

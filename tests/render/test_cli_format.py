@@ -10,6 +10,10 @@ from tests.render.test_cli import summary_of
 from tests.render.test_cli import ws as ws  # noqa: F401 (the fixture)
 
 
+def _audience(ws: Workspace) -> str:
+    return str(ws.audiences_dir / "sample-contacts.csv")
+
+
 def _rows(path: Path) -> list[dict[str, str]]:
     with path.open(encoding="utf-8", newline="") as fh:
         return list(csv.DictReader(fh))
@@ -17,7 +21,7 @@ def _rows(path: Path) -> list[dict[str, str]]:
 
 def test_braze_import_file_from_the_cli(cli, ws: Workspace, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     out = tmp_path / "braze.csv"
-    r = cli("-w", str(ws.root), "render", "spring-boots", "--audience", str(ws.root / "audiences" / "sample-contacts.csv"),
+    r = cli("-w", str(ws.root), "render", "spring-boots", "--audience", _audience(ws),
             "--out", str(out), "--format", "braze")
     assert r.code == 0, r
     rows = _rows(out)
@@ -28,7 +32,7 @@ def test_braze_import_file_from_the_cli(cli, ws: Workspace, tmp_path: Path) -> N
 
 def test_mailchimp_reads_email_from_the_audience(cli, ws: Workspace, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     out = tmp_path / "mc.csv"
-    r = cli("-w", str(ws.root), "render", "spring-boots", "--audience", str(ws.root / "audiences" / "sample-contacts.csv"),
+    r = cli("-w", str(ws.root), "render", "spring-boots", "--audience", _audience(ws),
             "--out", str(out), "--format", "mailchimp", "--id-column", "Email Address=email")
     assert r.code == 0, r
     rows = _rows(out)
@@ -36,7 +40,7 @@ def test_mailchimp_reads_email_from_the_audience(cli, ws: Workspace, tmp_path: P
 
 
 def test_format_refusals_are_one_line(cli, ws: Workspace, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    base = ["-w", str(ws.root), "render", "spring-boots", "--audience", str(ws.root / "audiences" / "sample-contacts.csv")]
+    base = ["-w", str(ws.root), "render", "spring-boots", "--audience", _audience(ws)]
     cases = [
         (["--out", str(tmp_path / "x.jsonl"), "--format", "braze"], "give --out a .csv name"),
         (["--out", str(tmp_path / "x.csv"), "--format", "sendgrid"], "unknown render format 'sendgrid'"),

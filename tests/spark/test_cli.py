@@ -3,30 +3,19 @@ errors when pyspark or Java is missing."""
 
 from __future__ import annotations
 
-import shutil
 import sys
-from pathlib import Path
 from typing import Any
 
 import pyarrow.parquet as pq
 import pytest
 
-from copydesk.services import Desk
 from copydesk.workspace import Workspace
-from tests.render.test_cli import FIELDS, summary_of
-
-REPO = Path(__file__).resolve().parents[2]
+from tests.render.test_cli import summary_of
 
 
 @pytest.fixture
-def ws(desk: Desk, bare_ws: Workspace) -> Workspace:
-    for name in ("templates", "campaigns", "audiences"):
-        shutil.copytree(REPO / name, bare_ws.root / name)
-    for brief, fields in FIELDS.items():
-        v = desk.add_variant(brief, fields, actor="ana")
-        desk.submit(v.id, actor="ana")
-        desk.approve(v.id, actor="ben", comment="ok")
-    return bare_ws
+def ws(campaign_ws: Workspace) -> Workspace:
+    return campaign_ws
 
 
 def test_render_on_spark_writes_parquet_folders_with_the_local_engines_counts(
