@@ -103,11 +103,30 @@ def _autoescape(name: str | None) -> bool:
     return name is not None and name.endswith((".html.j2", ".htm.j2", ".xml.j2", ".html"))
 
 
+#: What ``getattr`` finds on a plain dict: its methods. Any other name is not an attribute.
+_DICT_ATTRIBUTES = frozenset(dir(dict))
+
+
+class _Sandbox(ImmutableSandboxedEnvironment):
+    """Jinja's immutable sandbox, with ``message.subject`` on a plain dict answered from
+    the dict straight away: the same answer Jinja reaches after ``getattr`` fails (a
+    plain dict has no attributes but its methods), without raising and catching an
+    AttributeError for every placeholder of every message."""
+
+    def getattr(self, obj: Any, attribute: str) -> Any:
+        if type(obj) is dict and attribute not in _DICT_ATTRIBUTES:
+            try:
+                return obj[attribute]
+            except KeyError:
+                return self.undefined(obj=obj, name=attribute)
+        return super().getattr(obj, attribute)
+
+
 def make_env(
     *, loader: BaseLoader | None = None, autoescape: bool | Callable[[str | None], bool] = False
 ) -> ImmutableSandboxedEnvironment:
     """A sandboxed environment with the allow-listed filters and no globals."""
-    env = ImmutableSandboxedEnvironment(
+    env = _Sandbox(
         loader=loader,
         autoescape=autoescape,
         undefined=StrictUndefined,
