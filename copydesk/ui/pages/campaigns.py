@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import altair as alt
 import pandas as pd
 import streamlit as st
 
@@ -145,18 +144,16 @@ def _dry_run(d: Desk, ws: Workspace, check: svc.CampaignCheck) -> None:
     if run is None:
         return
     s = run.summary
-    cols = st.columns(5)
-    for col, (label, n) in zip(cols, [("contacts", s.total), ("rendered", s.rendered), ("held out", s.held_out),
-                                     ("suppressed", sum(s.suppressed.values())), ("rejected", s.rejected)],
-                               strict=True):
+    counts = ct.outcome_counts(s)
+    cols = st.columns(len(counts) + 1)
+    cols[0].metric("contacts", f"{s.total:,}")
+    for col, (label, n) in zip(cols[1:], counts, strict=True):
         col.metric(label, f"{n:,}")
+    st.caption(ct.counts_sentence(s))
     for a in run.allocations:
         st.caption(f"{a.rule_id}: {a.describe()}" + (f" ({a.note})" if a.note else ""))
-    rows = ct.outcome_rows(s)
-    if rows:
-        chart = alt.Chart(pd.DataFrame(rows)).mark_bar().encode(
-            x=alt.X("contacts:Q"), y=alt.Y("reason:N", sort="-x", title=None), color="outcome:N",
-            tooltip=["outcome", "reason", "contacts"])
+    chart = ct.outcome_chart(s)
+    if chart is not None:
         st.altair_chart(chart, width="stretch")
     st.download_button("Download rendered messages (CSV)", run.messages, file_name=run.file_name, mime="text/csv",
                        key="camp_dl_messages")
