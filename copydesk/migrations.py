@@ -233,6 +233,18 @@ def m010_api_tokens(db: sqlite_utils.Database) -> None:
         not_null={"name", "scope", "secret_sha256", "created_by", "created_at", "expires_at"},
     )
 
+@migrations()
+def m011_sessions(db: sqlite_utils.Database) -> None:
+    # App sign-in sessions (copydesk.services.sessions). The id is the sha256 of the
+    # cookie's random secret, never the secret itself; revoking a session deletes its row.
+    db.table("sessions").create(
+        {"id": str, "user_name": str, "created_at": str, "last_seen_at": str, "expires_at": str},
+        pk="id",
+        not_null={"user_name", "created_at", "last_seen_at", "expires_at"},
+    )
+    db.table("sessions").create_index(["user_name"])
+
+
 def migrate(db: sqlite_utils.Database) -> None:
     """Apply every pending migration."""
     migrations.apply(db)

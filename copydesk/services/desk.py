@@ -12,6 +12,7 @@ from copydesk.services.library import LibraryMixin
 from copydesk.services.outcomes import OutcomesMixin
 from copydesk.services.reviews import ReviewsMixin
 from copydesk.services.sends import SendsMixin
+from copydesk.services.sessions import SessionsMixin
 from copydesk.services.tokens import TokensMixin
 from copydesk.services.users import UsersMixin
 from copydesk.services.variants import VariantsMixin
@@ -19,7 +20,7 @@ from copydesk.workspace import Workspace
 
 
 class Desk(UsersMixin, BriefsMixin, VariantsMixin, ReviewsMixin, LibraryMixin, SendsMixin, OutcomesMixin,
-           TokensMixin):
+           TokensMixin, SessionsMixin):
     """Everything a user can do to the library, checked and audited."""
 
     @classmethod

@@ -21,6 +21,7 @@ from copydesk.models import User
 from copydesk.passwords import UNMATCHABLE, check_password, hash_password
 from copydesk.services.base import USER_NAME, USER_NAME_RULE, DeskBase, shown_name, user_from_row
 from copydesk.services.permissions import require
+from copydesk.services.sessions import drop_sessions
 from copydesk.vocab import Role
 
 #: The actor of a failed sign-in's audit event: nobody is signed in (not a valid name).
@@ -161,6 +162,8 @@ class UsersMixin(DeskBase):
                 "UPDATE users SET roles = ? WHERE name = ?",
                 [json.dumps(sorted(r.value for r in roles)), name],
             )
+            # A new role means signing in again: no page keeps the old role's view.
+            drop_sessions(self.db, name)
             audit.append(
                 self.db, actor=actor, action="user.roles", entity="user", entity_id=name,
                 data={"roles": sorted(r.value for r in roles)},
@@ -179,6 +182,7 @@ class UsersMixin(DeskBase):
             if name == actor and not active:
                 raise InputError("you cannot deactivate yourself")
             self.db.execute("UPDATE users SET active = ? WHERE name = ?", [int(active), name])
+            drop_sessions(self.db, name)
             audit.append(
                 self.db, actor=actor, action="user.activate" if active else "user.deactivate",
                 entity="user", entity_id=name,
@@ -194,6 +198,8 @@ class UsersMixin(DeskBase):
                 require(acting, "users.manage")
             self.get_user(name)
             self.db.execute("UPDATE users SET password_hash = ? WHERE name = ?", [pw_hash, name])
+            # A new password ends every session, so a cookie taken with the old one stops working.
+            drop_sessions(self.db, name)
             audit.append(
                 self.db, actor=actor, action="user.password", entity="user", entity_id=name
             )

@@ -24,6 +24,7 @@ EXPECTED = {
     "sends": ["id", "contact_id", "campaign_id", "channel", "variant_id", "content_hash", "rule_id",
               "stage", "holdout", "sent_at"],
     "signin_failures": ["id", "name", "at"],
+    "sessions": ["id", "user_name", "created_at", "last_seen_at", "expires_at"],
 }
 
 
