@@ -28,13 +28,35 @@ def page() -> None:
         col.metric(status.replace("_", " "), f"{n:,}")
 
     st.subheader("Coverage of approved, unexpired content")
-    by_segment = st.toggle("Split by segment", key="overview_by_segment")
     approved = d.approved_content()
-    matrix = coverage.coverage_matrix(approved, by_segment=by_segment, segments=d.segments())
-    gaps = coverage.empty_cells(matrix)
-    st.dataframe(matrix.style.map(coverage.highlight_empty), width="stretch")
-    st.caption(f"{len(approved):,} approved variant(s); {len(gaps)} empty cell(s) highlighted — "
-               "contacts in those cells get a fallback or no message.")
+    needs, problems = coverage.workspace_needs(d)
+    st.markdown(coverage.LEGEND)
+    for problem in problems:
+        st.warning(f"A campaign file does not load, so what it needs is not shown: {problem}")
+    by_segment = st.toggle("One segment at a time", key="overview_by_segment")
+    states = None
+    if by_segment:
+        segments = sorted({i.segment or "(none)" for i in approved} | set(d.segments()))
+        segment = st.selectbox("Segment", segments, key="overview_segment") if segments else None
+        if segment is not None:
+            matrix = coverage.segment_matrix(approved, segment)
+            states = coverage.cell_states(matrix, needs, segment=segment)
+            st.markdown(f"**{segment}**")
+            st.dataframe(coverage.styled(matrix, states), width="stretch")
+    else:
+        matrix = coverage.coverage_matrix(approved)
+        states = coverage.cell_states(matrix, needs)
+        st.dataframe(coverage.styled(matrix, states), width="stretch")
+    gaps = coverage.gap_rows(needs, coverage.coverage_counts(approved, by_segment=True))
+    red = 0 if states is None else int((states == coverage.GAP).to_numpy().sum())
+    st.caption(f"{len(approved):,} approved variant(s); {red} empty cell(s) highlighted red because a "
+               "campaign needs them (its contacts get a fallback or no message); empty cells no campaign "
+               "needs are grey.")
+    if gaps:
+        st.markdown(f"**What the campaigns need, by segment** ({len(gaps)} gap(s))")
+        st.dataframe(pd.DataFrame(gaps), hide_index=True, width="stretch",
+                     column_config={"segment": st.column_config.TextColumn(width="large"),
+                                    "needed by": st.column_config.TextColumn(width="large")})
 
     st.subheader("Due for re-review")
     due = d.list_variants(expiring_within_days=DUE_DAYS, limit=200)
