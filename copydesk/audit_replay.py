@@ -1,9 +1,11 @@
 """What the audit chain says the library holds.
 
 :class:`Replay` folds events, oldest first, into per variant its status, current
-revision, revisions (hash and author) and approval (revision, hash, approver,
-review-by); waivers and reviews; users with roles and active flag; briefs with version
-and content. :mod:`copydesk.audit_state` compares that with the tables.
+revision, revisions (hash and author), approval (revision, hash, approver,
+review-by) and standing waiver request; waivers (a waiver granted on a request must
+answer that variant's standing request, by someone other than who asked) and
+reviews; users with roles and active flag; briefs with version and content.
+:mod:`copydesk.audit_state` compares that with the tables.
 
 :func:`approval_backing` is the cheap variant of the same replay that
 :meth:`~copydesk.services.library.LibraryMixin.approved_content` runs on every call, and
@@ -56,6 +58,8 @@ class VariantState:
     revisions: dict[int, tuple[str | None, str, int]] = field(default_factory=dict)  # n -> hash, author, seq
     approval: Approval | None = None
     last: tuple[int, str] = (0, "")  # seq and action of the newest event
+    #: the standing waiver request: seq of its variant.submit event, revision, who asked
+    request: tuple[int, int, str] | None = None
 
 
 @dataclass
@@ -137,11 +141,14 @@ class Replay:
             n = _int(d.get("revision"), state.current + 1)
             state.revisions[n] = (d.get("content_hash"), e["actor"], e["seq"])
             state.current, state.status, state.approval = n, "draft", None
+            state.request = None
 
     def _submit(self, e: dict[str, Any], d: dict[str, Any]) -> None:
         state = self._variant(e)
         if state is not None:
             state.status = "in_review"
+            asked = bool(d.get("waiver_request"))
+            state.request = (e["seq"], _int(d.get("revision"), state.current), e["actor"]) if asked else None
 
     def _retire(self, e: dict[str, Any], d: dict[str, Any]) -> None:
         state = self._variant(e)
@@ -170,10 +177,23 @@ class Replay:
     def _waive(self, e: dict[str, Any], d: dict[str, Any]) -> None:
         state = self._variant(e)
         rev = _int(d.get("revision"), state.current if state else None)
+        if "request" in d and state is not None:
+            self._granted(e, d, state, rev)
         for span in d.get("spans") or []:
             fld, start, end = (list(span) + [None, None, None])[:3]
             self.waivers[(e["entity_id"], rev, d.get("rule_id"), fld, start, end, d.get("reason"),
                           e["actor"])].append(e["seq"])
+
+    def _granted(self, e: dict[str, Any], d: dict[str, Any], state: VariantState, rev: Any) -> None:
+        """A waiver granted on a copywriter's request: the request must be the variant's
+        standing one, for that revision, and the reviewer not the one who asked."""
+        req = state.request
+        if req is None or req[0] != d.get("request") or req[1] != rev:
+            self.problems.append(f"event {e['seq']} waives on the waiver request of event {d.get('request')}, "
+                                 f"which is not the standing request of variant {e['entity_id']} revision {rev}")
+        elif req[2] == e["actor"]:
+            self.problems.append(f"event {e['seq']}: {e['actor']} waived findings on their own waiver request "
+                                 f"(event {req[0]}) for variant {e['entity_id']}")
 
     # -- users and briefs ------------------------------------------------------------
     def _user_add(self, e: dict[str, Any], d: dict[str, Any]) -> None:
