@@ -4,14 +4,20 @@ rows, dry-run chart rows, and the sandboxed frame for a rendered e-mail."""
 from __future__ import annotations
 
 import html
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import altair as alt
 import pandas as pd
 
+from copydesk.errors import InputError
+from copydesk.measure.outcomes import ImportResult
+from copydesk.measure.outcomes import Reject as OutcomeReject
 from copydesk.render.pipeline import Summary
 from copydesk.rules.decide import Decision
 from copydesk.rules.explain import step_text
+from copydesk.services.campaigns import SendsRecorded
+from copydesk.ui.highlight import md_escape
 
 
 def trace_rows(decision: Decision) -> list[dict[str, Any]]:
@@ -100,3 +106,39 @@ def sandboxed_frame(document: str, *, height: int = 600) -> str:
         f'<iframe sandbox="" title="rendered message" style="width:100%;height:{int(height)}px;border:1px solid #ddd" '
         f'srcdoc="{html.escape(document, quote=True)}"></iframe></body></html>'
     )
+
+
+def inbox_header(rendered: Mapping[str, str]) -> str | None:
+    """Markdown for an inbox line above a rendered e-mail: the subject in bold and the
+    preheader (preview text) after it, as a mail client lists the message; ``None``
+    when the message has no subject (not an e-mail)."""
+    subject = rendered.get("subject")
+    if subject is None:
+        return None
+    preheader = rendered.get("preheader") or ""
+    line = f"**Subject:** {md_escape(subject) or '(empty)'}"
+    line += f"  \n**Preheader:** :gray[{md_escape(preheader)}]" if preheader else "  \n**Preheader:** (none)"
+    return line
+
+
+def problem_rows(problems: Iterable[InputError]) -> list[dict[str, Any]]:
+    """One table row per problem: line, field and what is wrong (no server paths)."""
+    return [{"line": p.line if p.line is not None else "", "field": p.field or "", "problem": p.reason}
+            for p in problems]
+
+
+def reject_rows(rejects: Iterable[OutcomeReject]) -> list[dict[str, Any]]:
+    """One table row per outcome row that was not imported."""
+    return [{"line": r.line, "field": r.field or "", "problem": r.reason} for r in rejects]
+
+
+def sends_sentence(done: SendsRecorded) -> str:
+    """What recording a messages file did, in words."""
+    return (f"{done.added:,} new send(s) recorded; {done.already:,} already recorded; "
+            f"{done.skipped:,} row(s) were not sends (suppressed, capped or no variant).")
+
+
+def outcomes_sentence(result: ImportResult) -> str:
+    """What importing an outcomes file did, in words."""
+    return (f"{result.imported:,} outcome(s) imported of {result.read:,} row(s) read; "
+            f"{result.duplicates:,} already imported; {len(result.rejects):,} rejected.")

@@ -14,9 +14,12 @@ from copydesk.rules.decide import Outcome
 from copydesk.rules.explain import explain_dict, headline
 from copydesk.services import Desk
 from copydesk.services import campaigns as svc
+from copydesk.services import validation_report as vr
 from copydesk.ui import campaign_tools as ct
 from copydesk.ui import session
 from copydesk.ui.filters import contact_label, parse_contact_fields
+from copydesk.ui.highlight import md_escape
+from copydesk.ui.messages import error_text, relative_name
 from copydesk.ui.results import results_view
 from copydesk.workspace import Workspace
 
@@ -33,43 +36,57 @@ TYPED = "Type the fields"
 SAMPLE = "A contact from a sample audience"
 
 
-def _editor(ws: Workspace) -> tuple[str, str, bool]:
+HELP = ("A campaign says who gets a message and which approved variant: `channel` and `template`; "
+        "`holdout` (share kept back to measure lift, e.g. 0.05); `suppress` rules (who gets nothing); "
+        "`select` rules, first match wins, each sending the approved variants of a `brief` or listed `ids`; "
+        "a `fallback` for everyone else; an optional `frequency_cap`. Errors below name the line and field.")
+
+
+def _editor(ws: Workspace) -> tuple[str, Path | None, bool]:
     files = svc.campaign_files(ws)
     names = [p.name for p in files]
     choice = st.selectbox("Campaign file", [*names, NEW], key="camp_file")
     path = ws.campaigns_dir / choice if choice != NEW else None
     original = path.read_text(encoding="utf-8") if path is not None else NEW_TEMPLATE
-    label = "YAML (format: docs/reference/campaigns.md)"
-    text = st.text_area(label, original, height=360, key=f"camp_text_{choice}")
-    return text, (str(path) if path is not None else "new campaign"), text != original or path is None
+    text = st.text_area("Campaign (YAML)", original, height=360, key=f"camp_text_{choice}", help=HELP)
+    return text, path, text != original or path is None
 
 
-def _save(ws: Workspace, check: svc.CampaignCheck, text: str, source: str) -> None:
-    path = Path(source) if source != "new campaign" else ws.campaigns_dir / f"{check.campaign.id}.yaml"
-    if source == "new campaign" and path.exists():
-        raise InputError(f"{path.name} exists already: pick it in the list to edit it")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text, encoding="utf-8")
-    session.flash(f"Saved {path.name}.")
+def _save(ws: Workspace, check: svc.CampaignCheck, text: str, path: Path | None) -> None:
+    new = path is None
+    target = path if path is not None else ws.campaigns_dir / f"{check.campaign.id}.yaml"
+    if new and target.exists():
+        raise InputError(f"{target.name} exists already: pick it in the list to edit it")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(text, encoding="utf-8")
+    session.flash(f"Saved {target.name}.")
 
 
-def _validate(d: Desk, ws: Workspace, text: str, source: str, *, can_save: bool) -> svc.CampaignCheck | None:
+def _validate(d: Desk, ws: Workspace, text: str, path: Path | None, *,
+              can_save: bool) -> svc.CampaignCheck | None:
+    name = relative_name(path, ws.root) if path is not None else "new campaign"
+    problems = vr.campaign_errors(text, name)
+    if problems:
+        st.error(f"**{len(problems)} problem(s) in {md_escape(name)}** — fix them all, then save:\n\n"
+                 + "\n".join(f"- {md_escape(str(p))}" for p in problems))
+        return None
     try:
-        check = svc.validate(d, svc.campaign_from_text(text, source))
+        check = svc.validate(d, svc.campaign_from_text(text, name))
     except CopydeskError as exc:
-        st.error(str(exc))
+        st.error(md_escape(error_text(exc, ws.root)))
         return None
     c = check.campaign
     st.success(f"Valid: campaign **{c.id}** ({c.channel.value}), template {c.template} "
                f"({', '.join(check.parts)}), holdout {c.holdout:.0%}")
     st.dataframe(pd.DataFrame([r.as_row() for r in check.rules]), hide_index=True, width="stretch")
     for vid, reason in check.unrenderable.items():
-        st.error(f"{vid} cannot be rendered, every contact it is chosen for would be rejected: {reason}")
+        st.error(f"{vid} cannot be rendered, every contact it is chosen for would be rejected: "
+                 f"{md_escape(error_text(CopydeskError(reason), ws.root))}")
     if check.empty_rules:
         st.warning("Some rules have no approved variant today: their contacts fall back or get no message.")
     if can_save and st.button("Save campaign file", key="camp_save"):
         with session.errors_shown():
-            _save(ws, check, text, source)
+            _save(ws, check, text, path)
             st.rerun()
     return check
 
@@ -119,6 +136,10 @@ def _preview(d: Desk, ws: Workspace, check: svc.CampaignCheck) -> None:
         st.error(f"Rendering failed, this contact would go to the rejects file: {result.render_error}")
     if result.rendered:
         st.markdown("**Message as it will be sent**")
+        inbox = ct.inbox_header(result.rendered)
+        if inbox is not None:
+            with st.container(border=True, key="camp_inbox"):
+                st.markdown(inbox)
         for part, value in result.rendered.items():
             if part == "rendered_html":
                 st.iframe(ct.sandboxed_frame(value), height=640)
@@ -126,7 +147,7 @@ def _preview(d: Desk, ws: Workspace, check: svc.CampaignCheck) -> None:
                 st.code(value, language="json")
             elif part.startswith("rendered_"):
                 st.code(value, language=None, wrap_lines=True)
-    with st.expander("Decision as JSON"):
+    with st.expander("Decision as JSON (for developers)"):
         st.code(json.dumps(explain_dict(result.decision), indent=2, ensure_ascii=False, default=str), language="json")
 
 
@@ -162,6 +183,58 @@ def _dry_run(d: Desk, ws: Workspace, check: svc.CampaignCheck) -> None:
                            key="camp_dl_rejects")
 
 
+def _problems_table(problems: list[dict[str, object]]) -> None:
+    st.dataframe(pd.DataFrame(problems), hide_index=True, width="stretch",
+                 column_config={"problem": st.column_config.TextColumn(width="large")})
+
+
+def _imports(d: Desk, actor: str) -> None:
+    """Record what was sent and import what happened, by upload (``sends record`` and
+    ``outcomes import`` with the same checks), each bad row listed."""
+    st.markdown("#### Import what was sent and what happened")
+    sends_col, outcomes_col = st.columns(2)
+    with sends_col:
+        st.markdown("**1. What was sent** — the messages file of the send (dry run or render download)")
+        up = st.file_uploader("Messages file (CSV or JSONL)", type=["csv", "jsonl", "ndjson"], key="camp_sends_upload")
+        if up is not None and st.button("Record these sends", type="primary", key="camp_sends_record"):
+            try:
+                done, problems = vr.record_uploaded_sends(d, up.getvalue(), up.name, actor=actor)
+            except CopydeskError as exc:
+                st.error(md_escape(str(exc)))
+            else:
+                if done is None:
+                    st.error(f"{len(problems)} row(s) of {md_escape(up.name)} cannot be recorded, so nothing was "
+                             "recorded (a half-recorded send would break frequency caps). Fix them and upload again:")
+                    _problems_table(ct.problem_rows(problems))
+                else:
+                    st.success(ct.sends_sentence(done))
+    with outcomes_col:
+        st.markdown("**2. What happened** — opens, clicks, conversions, revenue from the sending platform")
+        up = st.file_uploader("Outcomes file (CSV or JSONL)", type=["csv", "jsonl", "ndjson"],
+                              key="camp_outcomes_upload")
+        if up is not None and st.button("Import these outcomes", type="primary", key="camp_outcomes_import"):
+            try:
+                result = vr.import_uploaded_outcomes(d, up.getvalue(), up.name, actor=actor)
+            except CopydeskError as exc:
+                st.error(md_escape(str(exc)))
+            else:
+                st.success(ct.outcomes_sentence(result))
+                if result.rejects:
+                    st.warning(f"{len(result.rejects)} row(s) were not imported (the others were):")
+                    _problems_table(ct.reject_rows(result.rejects))
+
+
+def _results(d: Desk, ws: Workspace, check: svc.CampaignCheck) -> None:
+    try:
+        report = svc.report(d, check.campaign.id)
+    except NotFoundError:
+        st.info("No results yet: record what was sent and import the outcomes above to measure the campaign.")
+    except CopydeskError as exc:
+        st.error(md_escape(error_text(exc, ws.root)))
+    else:
+        results_view(report)
+
+
 def page() -> None:
     """Draw the Campaigns page."""
     user = session.require_user()
@@ -187,15 +260,8 @@ def page() -> None:
         if check is None:
             st.info("Fix the campaign file first (see the Campaign file tab).")
         else:
-            try:
-                report = svc.report(d, check.campaign.id)
-            except NotFoundError as exc:
-                st.info(f"No results yet: {exc}. Record the sends ('copydesk sends record') and import "
-                        "outcomes ('copydesk outcomes import') to measure the campaign.")
-            except CopydeskError as exc:
-                st.error(str(exc))
-            else:
-                results_view(report)
+            _imports(d, user.name)
+            _results(d, ws, check)
 
 
 if __name__ == "__main__":
