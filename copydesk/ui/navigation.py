@@ -65,8 +65,15 @@ def _sidebar(user: User) -> None:
         st.button("Sign out", key="sign_out", on_click=session.sign_out, icon=":material/logout:")
 
 
+def _page(spec: PageSpec, *, hidden: bool = False, default: bool = False) -> st.Page:
+    return st.Page(spec.path, title=spec.title, icon=spec.icon, url_path=spec.module, default=default,
+                   visibility="hidden" if hidden else "visible")
+
+
 def pages() -> list[st.Page]:
-    """The ``st.Page`` list for this run (draws the signed-in user's sidebar)."""
+    """The ``st.Page`` list for this run (draws the signed-in user's sidebar): the pages
+    the user may see, then the others hidden, so an address like ``/library`` is never
+    "Page not found" (:func:`run` decides what a hidden page shows)."""
     try:
         desk = session.desk()
         has_users = desk.has_users()
@@ -75,6 +82,30 @@ def pages() -> list[st.Page]:
         st.stop()
         raise  # unreachable: st.stop raises
     user = session.current_user() if has_users else None
+    session.write_cookie()
     if user is not None:
         _sidebar(user)
-    return [st.Page(p.path, title=p.title, icon=p.icon, url_path=p.module) for p in visible_pages(user, has_users)]
+    shown = visible_pages(user, has_users)
+    listed = [_page(p) for p in shown]
+    if has_users:
+        listed += [_page(p, hidden=True) for p in PAGES if p not in shown]
+    return listed
+
+
+def run() -> None:
+    """Run the page the address asks for, when this user may see it. Signed out, any
+    page's address shows the sign-in form and, once signed in, that page (a reload or
+    a bookmark lands where it pointed). A page the user's roles do not show says so."""
+    listed = pages()
+    chosen = st.navigation(listed)
+    if not chosen.url_path or chosen.url_path in {p.url_path for p in listed if p.visibility == "visible"}:
+        chosen.run()
+        return
+    wanted = next(p for p in PAGES if p.module == chosen.url_path)
+    if session.current_user() is None:
+        from copydesk.ui.pages import signin
+
+        signin.page(wanted=wanted.title)
+        return
+    st.title(wanted.title)
+    st.warning(f"Your roles do not include the {wanted.title} page. An admin can change roles in Settings.")

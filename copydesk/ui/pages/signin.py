@@ -8,10 +8,13 @@ from copydesk.errors import CopydeskError
 from copydesk.ui import session
 
 
-def page() -> None:
-    """Draw the sign-in form."""
+def page(wanted: str | None = None) -> None:
+    """Draw the sign-in form; ``wanted`` is the page the address asked for, which opens
+    once signed in (the address stays, so the rerun lands there)."""
     st.title("Sign in to copydesk")
     session.show_flashes()
+    if wanted:
+        st.info(f"Sign in to open {wanted}.")
     with st.form("sign_in"):
         name = st.text_input("User name")
         password = st.text_input("Password", type="password")
@@ -23,6 +26,8 @@ def page() -> None:
             st.error(str(exc))
             return
         st.rerun()
+    if session.sso_settings() is not None:
+        st.button("Sign in with single sign-on", key="sso", on_click=st.login, icon=":material/key:")
     st.caption("Forgotten password? An admin can set a new one in Settings, or run "
                "`copydesk user password NAME --as ADMIN`.")
 
