@@ -10,6 +10,7 @@ from typing import Any
 from copydesk.errors import InputError
 from copydesk.models import AuditEvent, Brief, Variant
 from copydesk.rules.values import TEXT_COLUMNS, coerce_iso, coerce_text
+from copydesk.ui.messages import readable_line
 
 PAGE_SIZE = 50
 
@@ -115,7 +116,7 @@ def audit_rows(events: Iterable[AuditEvent], *, entity: str = "") -> list[dict[s
     rows = [
         {"seq": e.seq, "at": e.at.strftime("%Y-%m-%d %H:%M:%S"), "actor": e.actor, "action": e.action,
          "entity": e.entity, "entity_id": e.entity_id,
-         "data": json.dumps(e.data, ensure_ascii=False)[:300], "hash": e.hash[:12]}
+         "data": readable_line(e.data), "hash": e.hash[:12]}
         for e in events
         if not entity or e.entity == entity
     ]

@@ -7,6 +7,7 @@ import streamlit as st
 
 from copydesk.ui import session
 from copydesk.ui.filters import audit_rows
+from copydesk.ui.messages import readable_rows
 
 LIMITS = (100, 500, 2000, 10000)
 
@@ -37,7 +38,9 @@ def page() -> None:
         st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
         seq = st.selectbox("Event details", [r["seq"] for r in rows], key="audit_detail")
         event = next(e for e in events if e.seq == seq)
-        st.json(event.model_dump(mode="json"), expanded=False)
+        st.dataframe(pd.DataFrame(readable_rows(event.model_dump(mode="json"))), hide_index=True, width="stretch",
+                     key="audit_detail_fields",
+                     column_config={"value": st.column_config.TextColumn(width="large")})
 
 
 if __name__ == "__main__":

@@ -14,6 +14,7 @@ from copydesk.services import Desk
 from copydesk.ui import forms, session
 from copydesk.ui.filters import brief_rows, filter_briefs
 from copydesk.ui.highlight import md_escape
+from copydesk.ui.messages import readable_rows, relative_name
 from copydesk.vocab import Channel, Stage
 
 NEW = "(new brief)"
@@ -90,10 +91,13 @@ def _list(d: Desk, briefs: list[Brief], writer: str | None) -> None:
         chosen = st.selectbox("Details of", [b.id for b in shown], key="briefs_detail")
         brief = next(b for b in shown if b.id == chosen)
         info = d.brief_info(brief.id)
+        root = d.workspace.root if d.workspace else None
         st.caption(f"version {info['version']} · by {info['created_by']} · updated {info['updated_at'][:19]}"
-                   + (f" · from {info['source']}" if info["source"] else ""))
+                   + (f" · from {relative_name(info['source'], root)}" if info["source"] else ""))
         personal_data_fix(d, brief, writer, key=f"brief_redact_detail_{brief.id}")
-        st.json(brief.model_dump(mode="json"), expanded=False)
+        st.dataframe(pd.DataFrame(readable_rows(brief.model_dump(mode="json"))), hide_index=True, width="stretch",
+                     key="briefs_detail_fields",
+                     column_config={"value": st.column_config.TextColumn(width="large")})
 
 
 def _offer_help(d: Desk) -> str:

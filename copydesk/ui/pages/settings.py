@@ -10,6 +10,8 @@ from copydesk.errors import CopydeskError
 from copydesk.models import User
 from copydesk.services import Desk, endpoints
 from copydesk.ui import session
+from copydesk.ui.highlight import md_escape
+from copydesk.ui.messages import error_text, readable_rows, relative_name
 from copydesk.ui.policy_view import policy_rows
 from copydesk.vocab import Role
 
@@ -89,7 +91,8 @@ def _endpoint(d: Desk) -> None:
         return
     st.write(endpoints.endpoint_label(configured))
     with st.expander("All settings in force"):
-        st.json(configured.public())
+        st.markdown("\n".join(f"- **{md_escape(r['field'])}**: {md_escape(r['value'])}"
+                               for r in readable_rows(configured.public())))
     c1, c2 = st.columns(2)
     base_url = c1.text_input("Test another base URL (optional)", key="llm_base_url")
     model = c2.text_input("Model (optional)", key="llm_model")
@@ -107,14 +110,18 @@ def _policy(d: Desk) -> None:
     try:
         policy = d.policy
     except CopydeskError as exc:
-        st.error(str(exc))
+        st.error(error_text(exc, d.workspace.root if d.workspace else None))
         return
     if policy is None:
         st.info("No policy packs: drafts get no guardrail findings.")
         return
     st.caption("Read-only: edit the YAML packs in the workspace's guardrails/ folder (versioned in git).")
-    st.markdown("\n".join(f"- `{f}`" for f in policy.files))
-    st.dataframe(pd.DataFrame(policy_rows(policy)), hide_index=True, width="stretch")
+    root = d.workspace.root if d.workspace else None
+    st.markdown("\n".join(f"- `{relative_name(f, root)}`" for f in policy.files))
+    rows = policy_rows(policy, root)
+    for row in rows:  # packs outside the workspace (built in) by file name, never a server path
+        row["source"] = relative_name(row["source"], root)
+    st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
 
 
 def page() -> None:
