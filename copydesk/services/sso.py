@@ -34,6 +34,8 @@ class SsoConfig(BaseModel):
     subjects: dict[str, str] = Field(default_factory=dict)
     emails: dict[str, str] = Field(default_factory=dict)
     domains: list[str] = Field(default_factory=list)
+    #: The ``[auth.NAME]`` provider the sign-in button uses (none: the only ``[auth]`` one).
+    provider: str | None = None
 
 
 def sso_config(section: Mapping[str, Any] | None) -> SsoConfig:

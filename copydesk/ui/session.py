@@ -42,6 +42,8 @@ FLASH_KEY = "copydesk_flash"
 SESSION_KEY = "copydesk_session"
 #: The cookie carrying the session value between page loads.
 COOKIE = "copydesk_session"
+#: The single sign-on identity this tab could not map (tried once, not on every run).
+SSO_REFUSED_KEY = "copydesk_sso_refused"
 #: For help texts; the service layer applies the whole policy (copydesk.passwords).
 MIN_PASSWORD = MIN_LENGTH
 
@@ -92,6 +94,12 @@ def _sso_identity() -> dict[str, Any] | None:
     return st.user.to_dict()
 
 
+def sso_refused() -> bool:
+    """True when single sign-on vouched for someone who is not a copydesk user (the
+    sign-in page then offers to sign out of the identity provider)."""
+    return SSO_REFUSED_KEY in st.session_state and _sso_identity() is not None
+
+
 def _hold(user: str, value: str) -> None:
     st.session_state[USER_KEY] = user
     st.session_state[SESSION_KEY] = value
@@ -111,10 +119,13 @@ def _restore() -> str | None:
             return user.name
     claims = _sso_identity()
     config = sso_settings() if claims is not None else None
-    if claims is not None and config is not None:
+    tried = repr(sorted((k, str(v)) for k, v in (claims or {}).items() if k in {"sub", "email", "iss"}))
+    if claims is not None and config is not None and st.session_state.get(SSO_REFUSED_KEY) != tried:
         try:
             started = d.sso_sign_in(claims, config)
         except CopydeskError as exc:
+            # once per identity and tab: every rerun would otherwise add a failed sign-in
+            st.session_state[SSO_REFUSED_KEY] = tried
             flash(str(exc), "error")
             return None
         _hold(started.user, started.value)

@@ -150,3 +150,43 @@ def test_failed_sign_ins_stay_throttled_and_audited_with_sessions(team_desk: Des
     assert any("too many failed sign-ins" in e.value for e in at.error)
     assert len(team_desk.audit_log(action="user.signin_failed")) == 6
     assert team_desk.live_sessions("ben") == 0
+
+
+def _sso_app(claims: dict[str, object]) -> AppTest:
+    at = new_app()
+    at.secrets["auth"] = {"redirect_uri": "http://localhost:8501/oauth2callback", "cookie_secret": "x" * 32}
+    at.secrets["copydesk_sso"] = {"domains": ["example.com"]}
+    at.user = {"is_logged_in": True, **claims}
+    return at
+
+
+def test_single_sign_on_maps_the_identity_to_a_copydesk_user(team_desk: Desk) -> None:
+    at = _sso_app({"email": "ana@example.com", "email_verified": True}).run()
+    assert not at.exception
+    assert at.session_state[USER_KEY] == "ana"
+    assert team_desk.resume_session(at.session_state[SESSION_KEY]).name == "ana"
+    assert team_desk.audit_log(action="user.signin")[-1].data == {"via": "sso"}
+
+
+def test_single_sign_on_never_signs_in_an_admin_by_domain(team_desk: Desk) -> None:
+    at = _sso_app({"email": "admin@example.com", "email_verified": True}).run()
+    assert not at.exception
+    assert USER_KEY not in at.session_state
+    assert _titles(at) == ["Sign in to copydesk"]
+    assert "admin@example.com is not a copydesk user" in texts(at)
+    assert [b.key for b in at.button][1:] == ["sso_logout"]
+    at.run()
+    assert len(team_desk.audit_log(action="user.signin_failed")) == 1  # tried once, not per run
+
+
+def test_with_auth_secrets_the_sign_in_page_offers_single_sign_on(team_desk: Desk) -> None:
+    at = _sso_app({})
+    at.user = {"is_logged_in": False}
+    at.run()
+    assert not at.exception
+    assert [b.label for b in at.button if b.key == "sso"] == ["Sign in with single sign-on"]
+
+
+def test_without_auth_secrets_there_is_no_single_sign_on_button(team_desk: Desk) -> None:
+    at = new_app().run()
+    assert not [b for b in at.button if b.key == "sso"]

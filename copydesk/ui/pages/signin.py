@@ -26,8 +26,13 @@ def page(wanted: str | None = None) -> None:
             st.error(str(exc))
             return
         st.rerun()
-    if session.sso_settings() is not None:
-        st.button("Sign in with single sign-on", key="sso", on_click=st.login, icon=":material/key:")
+    sso = session.sso_settings()
+    if sso is not None and session.sso_refused():
+        st.button("Use another single sign-on account", key="sso_logout", on_click=st.logout,
+                  icon=":material/switch_account:")
+    elif sso is not None:
+        st.button("Sign in with single sign-on", key="sso", on_click=st.login, args=(sso.provider,),
+                  icon=":material/key:")
     st.caption("Forgotten password? An admin can set a new one in Settings, or run "
                "`copydesk user password NAME --as ADMIN`.")
 
