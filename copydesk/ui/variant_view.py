@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import streamlit as st
 
-from copydesk.models import Revision, Variant
+from copydesk.models import Finding, Revision, Variant
 from copydesk.services import Desk
+from copydesk.services.reviews import waiver_refusal
 from copydesk.services.variants import open_blocks
 from copydesk.ui import session
 from copydesk.ui.highlight import fields_html, finding_lines, md_escape, waived_keys
@@ -75,8 +76,45 @@ def edit_and_submit(d: Desk, v: Variant, actor: str, *, prefix: str) -> None:
         st.form_submit_button("Save as new revision", on_click=_save_edit,
                               args=(d, v.id, shown, key, fields, actor))
     blocks = open_blocks(v.current)
-    st.button(
-        "Submit for review", key=f"{prefix}-submit-{v.id}-{shown}", type="primary",
-        on_click=_submit, args=(d, v.id, shown, actor),
-        help="open block findings must be fixed (or waived by a reviewer) first" if blocks else None,
-    )
+    if blocks:
+        _waiver_request(d, v, actor, prefix=prefix, blocks=blocks)
+        return
+    st.button("Submit for review", key=f"{prefix}-submit-{v.id}-{shown}", type="primary",
+              on_click=_submit, args=(d, v.id, shown, actor))
+
+
+def request_groups(blocks: list[Finding]) -> dict[str, list[Finding]]:
+    """Open block findings grouped as a waiver request names them: ``rule@field``."""
+    out: dict[str, list[Finding]] = {}
+    for f in blocks:
+        out.setdefault(f"{f.rule_id}@{f.field}", []).append(f)
+    return out
+
+
+def _submit_request(d: Desk, variant_id: str, shown: int, key: str, names: tuple[str, ...], actor: str) -> None:
+    request = {name: st.session_state.get(f"{key}-why-{i}", "") for i, name in enumerate(names)}
+    session.run_action(f"{variant_id} submitted for review with a waiver request.", d.submit, variant_id,
+                       actor=actor, expected_revision=shown, waiver_request=request)
+
+
+def _waiver_request(d: Desk, v: Variant, actor: str, *, prefix: str, blocks: list[Finding]) -> None:
+    """Instead of a refused submit: the open block findings, and a form to submit them as
+    a waiver request with a reason each (findings that may not be waived are named)."""
+    shown = v.current.number
+    groups = request_groups(blocks)
+    refused = {name: why for name, fs in groups.items() if (why := waiver_refusal(fs[0]))}
+    st.warning(f"{len(blocks)} open block finding(s): fix the text, or submit with a waiver request "
+               "for a reviewer to decide.")
+    if refused:
+        for name, why in refused.items():
+            st.error(f"`{md_escape(name)}` cannot be waived: {md_escape(why)}. Edit the text.")
+        return
+    key = f"{prefix}-wr-{v.id}-{shown}"
+    names = tuple(groups)
+    with st.expander("Submit with a waiver request", expanded=True), st.form(key):
+        for i, name in enumerate(names):
+            matches = ", ".join(f"'{f.match}'" for f in groups[name])
+            st.text_area(f"Why {matches} ({name.replace('@', ' on ')}) is a false positive *",
+                         key=f"{key}-why-{i}", height=68)
+        st.form_submit_button("Submit with a waiver request", type="primary", on_click=_submit_request,
+                              args=(d, v.id, shown, key, names, actor))
