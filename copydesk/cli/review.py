@@ -69,7 +69,8 @@ def submit(
              "several, each followed by its --reason.",
     ),
     reason: list[str] = typer.Option(
-        [], "--reason", metavar="TEXT", help="Why the finding before it is a false positive (required with --request-waiver).",
+        [], "--reason", metavar="TEXT",
+        help="Why the finding before it is a false positive (required with --request-waiver).",
     ),
 ) -> None:
     """Submit a draft for review. Open block findings refuse it, unless every one is in a
