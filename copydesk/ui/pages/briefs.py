@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 import pandas as pd
 import streamlit as st
 
-from copydesk.errors import CopydeskError
+from copydesk.errors import CopydeskError, InputError
 from copydesk.llm.privacy import describe, redact
 from copydesk.models import Brief
 from copydesk.services import Desk
@@ -111,6 +111,38 @@ def _offer_help(d: Desk) -> str:
     return "registered offers and claims: " + (", ".join(ids) or "none")
 
 
+#: Problems of the last Save, by form field, shown next to each field until the next Save.
+ERRORS_KEY = "brief_form_errors"
+#: Form field -> widget key suffix.
+SUFFIX = {"id": "id", "title": "title", "segment_name": "seg", "segment_description": "segd", "stage": "stage",
+          "channel": "channel", "goal": "goal", "key_message": "key", "offer": "offer", "tone_notes": "tone",
+          "must_include": "inc", "must_avoid": "avoid", "personalization": "pers", "locale": "locale",
+          "variants": "n"}
+
+
+def _save_clicked(d: Desk, existing: Brief | None, prefix: str, actor: str) -> None:
+    """Check every field at once; save when all are fine, else keep the problems by field."""
+    values = {name: st.session_state.get(prefix + suffix) for name, suffix in SUFFIX.items()}
+    if existing is not None:
+        values["id"] = existing.id
+    errors = forms.brief_form_errors(values)
+    if not errors:
+        try:
+            brief = forms.brief_from_form(values)
+            d.save_brief(brief, actor=actor, update=existing is not None)
+        except InputError as exc:
+            field, message = forms.save_error_field(exc)
+            errors[field] = message
+        except CopydeskError as exc:
+            errors[forms.WHOLE_FORM] = str(exc)
+        else:
+            st.session_state.pop(ERRORS_KEY, None)
+            session.flash(f"Brief {brief.id} saved.")
+            st.session_state[PII_KEY] = brief.id  # checked and, if need be, offered a fix at once
+            return
+    st.session_state[ERRORS_KEY] = errors
+
+
 def _form(d: Desk, briefs: list[Brief], actor: str) -> None:
     source = st.selectbox("Start from", [NEW, *[b.id for b in briefs]], key="brief_form_source",
                           help="pick a brief to edit it (saved as a new version)")
@@ -119,43 +151,71 @@ def _form(d: Desk, briefs: list[Brief], actor: str) -> None:
     k = f"bf-{source}-"
     stages = [s.value for s in Stage]
     channels = [c.value for c in Channel]
+    errors: dict[str, str] = st.session_state.get(ERRORS_KEY) or {}
+    st.caption("Fields marked :red[*] are required.")
+    if errors:
+        st.error(f"{len(errors)} problem(s) — nothing was saved; each is shown next to its field:\n\n" + "\n".join(
+            f"- **{forms.BRIEF_FIELDS.get(name, ('Brief', False))[0]}** (field '{name}'): {md_escape(text)}"
+            for name, text in errors.items()))
+
+    def label(area: Any, name: str) -> str:
+        text, required = forms.BRIEF_FIELDS[name]
+        area.markdown(f"**{text}**" + (" :red[*]" if required else ""))
+        return text
+
+    def problem(area: Any, name: str) -> None:
+        if name in errors:
+            area.markdown(f":red[⚠ {md_escape(errors[name])}]")
+
+    hidden: Literal["collapsed"] = "collapsed"  # the bold label above carries the required mark
     with st.form(f"brief_form_{source}"):
+        st.markdown("##### What to say")
+        label(st, "goal")
+        st.text_input("Goal", v.get("goal", ""), key=k + "goal", label_visibility=hidden,
+                      placeholder="what should the reader do or feel?")
+        problem(st, "goal")
+        label(st, "key_message")
+        st.text_area("Key message", v.get("key_message", ""), key=k + "key", label_visibility=hidden,
+                     placeholder="the one thing every draft must say")
+        problem(st, "key_message")
+        st.markdown("##### To whom, where")
         c1, c2 = st.columns(2)
-        values: dict[str, Any] = {
-            "id": c1.text_input("Id (slug)", v.get("id", ""), key=k + "id", disabled=existing is not None),
-            "title": c2.text_input("Title", v.get("title", ""), key=k + "title"),
-            "segment_name": c1.text_input("Segment name", v.get("segment_name", ""), key=k + "seg"),
-            "segment_description": c2.text_input("Segment description", v.get("segment_description", ""),
-                                                 key=k + "segd"),
-            "stage": c1.selectbox("Lifecycle stage", stages, stages.index(v.get("stage", "awareness")),
-                                  key=k + "stage"),
-            "channel": c2.selectbox("Channel", channels, channels.index(v.get("channel", "email")),
-                                    key=k + "channel"),
-            "goal": st.text_input("Goal", v.get("goal", ""), key=k + "goal"),
-            "key_message": st.text_area("Key message", v.get("key_message", ""), key=k + "key"),
-            "offer": c1.text_input("Offer (optional)", v.get("offer", ""), key=k + "offer", help=_offer_help(d)),
-            "tone_notes": c2.text_input("Tone notes", v.get("tone_notes", ""), key=k + "tone"),
-            "must_include": c1.text_area("Must include (one per line)", v.get("must_include", ""), key=k + "inc"),
-            "must_avoid": c2.text_area("Must avoid (one per line)", v.get("must_avoid", ""), key=k + "avoid"),
-            "personalization": c1.text_input("Personalization fields (comma-separated)",
-                                             v.get("personalization", ""), key=k + "pers",
-                                             help="contact fields the copy may use, e.g. first_name"),
-            "locale": c2.text_input("Locale", v.get("locale", "en-GB"), key=k + "locale"),
-            "variants": c1.number_input("Variants to draft", 1, 50, int(v.get("variants", 3)), key=k + "n"),
-        }
-        submitted = st.form_submit_button("Save brief", type="primary")
-    if submitted:
-        if existing is not None:
-            values["id"] = existing.id
-        try:
-            brief = forms.brief_from_form(values)
-            d.save_brief(brief, actor=actor, update=existing is not None)
-        except CopydeskError as exc:
-            st.error(str(exc))
-            return
-        session.flash(f"Brief {brief.id} saved.")
-        st.session_state[PII_KEY] = brief.id  # checked and, if need be, offered a fix at once
-        st.rerun()
+        label(c1, "id")
+        c1.text_input("Id (slug)", v.get("id", ""), key=k + "id", disabled=existing is not None,
+                      label_visibility=hidden, placeholder="e.g. autumn-socks")
+        problem(c1, "id")
+        label(c2, "title")
+        c2.text_input("Title", v.get("title", ""), key=k + "title", label_visibility=hidden)
+        problem(c2, "title")
+        label(c1, "segment_name")
+        c1.text_input("Segment name", v.get("segment_name", ""), key=k + "seg", label_visibility=hidden)
+        problem(c1, "segment_name")
+        label(c2, "segment_description")
+        c2.text_input("Segment description", v.get("segment_description", ""), key=k + "segd",
+                      label_visibility=hidden)
+        problem(c2, "segment_description")
+        label(c1, "stage")
+        c1.selectbox("Lifecycle stage", stages, stages.index(v.get("stage", "awareness")), key=k + "stage",
+                     label_visibility=hidden)
+        label(c2, "channel")
+        c2.selectbox("Channel", channels, channels.index(v.get("channel", "email")), key=k + "channel",
+                     label_visibility=hidden)
+        st.markdown("##### Details (optional)")
+        c1, c2 = st.columns(2)
+        c1.text_input("Offer (optional)", v.get("offer", ""), key=k + "offer", help=_offer_help(d))
+        problem(c1, "offer")
+        c2.text_input("Tone notes", v.get("tone_notes", ""), key=k + "tone")
+        c1.text_area("Must include (one per line)", v.get("must_include", ""), key=k + "inc")
+        problem(c1, "must_include")
+        c2.text_area("Must avoid (one per line)", v.get("must_avoid", ""), key=k + "avoid")
+        problem(c2, "must_avoid")
+        c1.text_input("Personalization fields (comma-separated)", v.get("personalization", ""), key=k + "pers",
+                      help="contact fields the copy may use, e.g. first_name")
+        problem(c1, "personalization")
+        c2.text_input("Locale", v.get("locale", "en-GB"), key=k + "locale")
+        problem(c2, "locale")
+        c1.number_input("Variants to draft", 1, 50, int(v.get("variants", 3)), key=k + "n")
+        st.form_submit_button("Save brief", type="primary", on_click=_save_clicked, args=(d, existing, k, actor))
 
 
 def _just_saved(d: Desk, briefs: list[Brief], writer: str | None) -> None:
