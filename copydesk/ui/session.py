@@ -146,8 +146,11 @@ def current_user() -> User | None:
             if not name:
                 return None
         elif value:
-            d = desk()
-            d.resume_session(value)
+            try:
+                desk().resume_session(value)
+            except CopydeskError as exc:
+                flash(str(exc), "info")  # said on the sign-in page: why this tab is signed out
+                raise
         user = desk().get_user(name)
     except CopydeskError:
         _forget()
@@ -176,6 +179,16 @@ def sign_in(name: str, password: str) -> User:
     user = d.authenticate(name.strip(), password)
     _hold(user.name, d.start_session(user.name).value)
     return user
+
+
+def set_own_password(password: str) -> None:
+    """Change the signed-in user's own password. Every session of theirs ends (a cookie
+    taken with the old password stops working), and this tab gets a new one so it stays
+    signed in."""
+    user = require_user()
+    d = desk()
+    d.set_password(user.name, password, actor=user.name)
+    _hold(user.name, d.start_session(user.name).value)
 
 
 def _forget() -> None:

@@ -103,6 +103,28 @@ def test_ending_a_session_elsewhere_signs_an_open_tab_out(team_desk: Desk) -> No
     at.run()
     assert _titles(at) == ["Sign in to copydesk"]
     assert USER_KEY not in at.session_state
+    assert "your session has expired or was ended: please sign in again" in texts(at)
+
+
+def test_changing_your_own_password_keeps_this_tab_signed_in_and_ends_the_others(team_desk: Desk) -> None:
+    at = _sign_in(new_app().run(), "ana")
+    other = _sign_in(new_app().run(), "ana")
+    old = at.session_state[SESSION_KEY]
+    script = AppTest.from_function(_change_password, default_timeout=120)
+    for key in (USER_KEY, SESSION_KEY):
+        script.session_state[key] = at.session_state[key]
+    script.run()
+    assert not script.exception, script.exception
+    new = script.session_state[SESSION_KEY]
+    assert new != old and team_desk.resume_session(new).name == "ana"
+    other.run()
+    assert _titles(other) == ["Sign in to copydesk"]
+
+
+def _change_password() -> None:
+    from copydesk.ui import session
+
+    session.set_own_password("correct horse battery again")
 
 
 def test_sign_out_ends_the_session_for_every_tab(team_desk: Desk, monkeypatch: pytest.MonkeyPatch) -> None:
