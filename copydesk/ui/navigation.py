@@ -82,9 +82,9 @@ def pages() -> list[st.Page]:
         st.stop()
         raise  # unreachable: st.stop raises
     user = session.current_user() if has_users else None
-    session.write_cookie()
     if user is not None:
         _sidebar(user)
+    session.write_cookie()
     shown = visible_pages(user, has_users)
     listed = [_page(p) for p in shown]
     if has_users:

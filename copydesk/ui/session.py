@@ -230,7 +230,8 @@ def write_cookie() -> None:
         if sent != value:
             # The cookie may outlive its session (idle expiry, revocation): the server
             # refuses it then, and the next page load deletes it.
-            st.html(_cookie_script(value, int(ABSOLUTE.total_seconds())), unsafe_allow_javascript=True)
+            # at the foot of the sidebar (there while signed in), where its empty box shows no gap
+            st.sidebar.html(_cookie_script(value, int(ABSOLUTE.total_seconds())), unsafe_allow_javascript=True)
     elif sent:
         st.html(_cookie_script("", 0), unsafe_allow_javascript=True)
 
