@@ -76,3 +76,22 @@ def test_the_diff_keeps_spaces_between_removed_and_added_words(team_desk: Desk) 
     at = _open("bea")
     diff = [m.value for m in at.markdown if "<del" in m.value]
     assert diff and ">It takes time</del> <ins" in diff[0] and ">A little patience</ins> to dry" in diff[0]
+
+
+def test_an_expired_approval_is_reapproved_from_its_card(team_desk: Desk) -> None:
+    from datetime import UTC, datetime
+
+    from copydesk import clock
+
+    vid = in_review(team_desk)
+    team_desk.approve(vid, actor="ben", review_by=today() + timedelta(days=10))
+    clock.freeze(datetime.now(UTC) + timedelta(days=11))
+    at = open_page("bea", "review")
+    at.radio(key="review_source").set_value("Expired approvals").run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.columns[0].weight == 1.0
+    at.button(key=f"FormSubmitter:rv-{vid}-1-Approve").click().run()
+    assert not at.error, [e.value for e in at.error]
+    v = team_desk.get_variant(vid)
+    assert v.approved_by == "bea" and not v.is_expired(today())
+    assert v.review_by == today() + timedelta(days=team_desk.review_days)
