@@ -3,11 +3,14 @@ one contact, dry-run an uploaded audience, and see the campaign's results."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import streamlit as st
+import yaml
 
 from copydesk.errors import CopydeskError, InputError, NotFoundError
 from copydesk.rules.decide import Outcome
@@ -15,12 +18,14 @@ from copydesk.rules.explain import explain_dict, headline
 from copydesk.services import Desk
 from copydesk.services import campaigns as svc
 from copydesk.services import validation_report as vr
+from copydesk.ui import campaign_form as cform
 from copydesk.ui import campaign_tools as ct
 from copydesk.ui import session
 from copydesk.ui.filters import contact_label, parse_contact_fields
 from copydesk.ui.highlight import md_escape
 from copydesk.ui.messages import error_text, relative_name
 from copydesk.ui.results import results_view
+from copydesk.vocab import Channel
 from copydesk.workspace import Workspace
 
 NEW = "(new campaign)"
@@ -42,13 +47,71 @@ HELP = ("A campaign says who gets a message and which approved variant: `channel
         "a `fallback` for everyone else; an optional `frequency_cap`. Errors below name the line and field.")
 
 
+def _form(choice: str, text: str, text_key: str) -> None:
+    """The form editor for the common cases; *Apply to the YAML* rewrites the YAML (drawn
+    after this, so it can be set in this run) from the form."""
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError:
+        data = None
+    if not isinstance(data, dict):
+        st.info("The form needs YAML it can read: fix the YAML first (its errors are listed below).")
+        return
+    k = f"cf_{choice}_{hashlib.sha256(text.encode()).hexdigest()[:10]}_"  # a new YAML starts the form again
+    v = cform.settings_of(data)
+    channels = [c.value for c in Channel]
+    with st.form(f"camp_form_{choice}"):
+        c1, c2 = st.columns(2)
+        settings: dict[str, Any] = {
+            "id": c1.text_input("Campaign id", v["id"], key=k + "id"),
+            "channel": c2.selectbox("Channel", channels, channels.index(v["channel"]) if v["channel"] in channels
+                                    else 0, key=k + "channel"),
+            "template": c1.text_input("Template", v["template"], key=k + "template", help="e.g. email/default"),
+            "holdout": c2.number_input("Holdout share", 0.0, 0.99, min(max(v["holdout"], 0.0), 0.99), 0.01,
+                                       key=k + "holdout", help="kept back, never messaged, to measure lift"),
+            "cap_max": c1.number_input("Frequency cap: at most (0 = no cap)", 0, 100, max(v["cap_max"], 0),
+                                       key=k + "cap_max"),
+            "cap_days": c2.number_input("messages per days", 1, 365, max(v["cap_days"], 1), key=k + "cap_days"),
+            "description": st.text_input("Description", v["description"], key=k + "description"),
+        }
+        ops = st.column_config.SelectboxColumn("operator", options=list(cform.OPERATOR_CHOICES), required=True)
+        st.markdown("**Suppress** (any match gets no message)")
+        suppress = st.data_editor(pd.DataFrame(cform.rule_rows(data.get("suppress"), select=False),
+                                               columns=["id", "field", "operator", "value"]),
+                                  num_rows="dynamic", hide_index=True, width="stretch", key=k + "suppress",
+                                  column_config={"operator": ops})
+        st.markdown("**Select** (first match wins; each sends the approved variants of a brief)")
+        select = st.data_editor(pd.DataFrame(cform.rule_rows(data.get("select"), select=True),
+                                             columns=["id", "field", "operator", "value", "brief"]),
+                                num_rows="dynamic", hide_index=True, width="stretch", key=k + "select",
+                                column_config={"operator": ops})
+        settings["fallback"] = st.text_input("Fallback brief (everyone no rule matched; empty: none)",
+                                             v["fallback"], key=k + "fallback")
+        applied = st.form_submit_button("Apply to the YAML", type="primary")
+    if applied:
+        new = cform.apply_form(data, settings, suppress.fillna("").to_dict("records"),
+                               select.fillna("").to_dict("records"))
+        st.session_state[text_key] = cform.to_yaml(new)
+
+
 def _editor(ws: Workspace) -> tuple[str, Path | None, bool]:
     files = svc.campaign_files(ws)
     names = [p.name for p in files]
     choice = st.selectbox("Campaign file", [*names, NEW], key="camp_file")
     path = ws.campaigns_dir / choice if choice != NEW else None
     original = path.read_text(encoding="utf-8") if path is not None else NEW_TEMPLATE
-    text = st.text_area("Campaign (YAML)", original, height=360, key=f"camp_text_{choice}", help=HELP)
+    key = f"camp_text_{choice}"
+    if key not in st.session_state:
+        st.session_state[key] = original
+    if st.toggle("Edit with a form (common cases; writes the YAML beside it, without its comments)",
+                 key="camp_use_form"):
+        form_col, yaml_col = st.columns(2)
+        with form_col:
+            _form(choice, str(st.session_state[key]), key)
+        with yaml_col:
+            text = st.text_area("Campaign (YAML)", height=720, key=key, help=HELP)
+    else:
+        text = st.text_area("Campaign (YAML)", height=360, key=key, help=HELP)
     return text, path, text != original or path is None
 
 
