@@ -178,7 +178,7 @@ def _contact(ws: Workspace) -> dict | None:  # type: ignore[type-arg]
     try:
         return parse_contact_fields(typed)
     except CopydeskError as exc:
-        st.error(str(exc))
+        st.error(md_escape(error_text(exc, ws.root)))
         return None
 
 
@@ -189,7 +189,7 @@ def _preview(d: Desk, ws: Workspace, check: svc.CampaignCheck) -> None:
     try:
         result = svc.preview(d, check.file, contact)
     except CopydeskError as exc:
-        st.error(str(exc))
+        st.error(md_escape(error_text(exc, ws.root)))
         return
     outcome = result.decision.outcome
     (st.success if outcome is Outcome.SELECTED else st.warning)(f"**{outcome.value}** — {headline(result.decision)}")
@@ -222,7 +222,7 @@ def _dry_run(d: Desk, ws: Workspace, check: svc.CampaignCheck) -> None:
         try:
             st.session_state["camp_dry"] = svc.dry_run(d, check.file, upload.getvalue(), upload.name)
         except CopydeskError as exc:
-            st.error(str(exc))
+            st.error(md_escape(error_text(exc, ws.root)))
             return
     run: svc.DryRun | None = st.session_state.get("camp_dry")
     if run is None:

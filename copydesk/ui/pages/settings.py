@@ -87,7 +87,7 @@ def _endpoint(d: Desk) -> None:
     try:
         configured = endpoints.endpoint_settings(d.workspace)
     except CopydeskError as exc:
-        st.error(str(exc))
+        st.error(md_escape(error_text(exc, d.workspace.root)))
         return
     st.write(endpoints.endpoint_label(configured))
     with st.expander("All settings in force"):
