@@ -206,11 +206,11 @@ def test_the_readme_stays_short_and_points_at_the_docs() -> None:
     assert "docs/index.md" in text
 
 
-def test_the_design_numbers_its_invariants_one_to_ten() -> None:
+def test_the_design_numbers_its_invariants_in_order() -> None:
     text = (DOCS / "design.md").read_text(encoding="utf-8")
     section = text.split("## Invariants", 1)[1].split("\n## ", 1)[0]
     numbers = [int(n) for n in re.findall(r"^(\d+)\. \*\*", section, flags=re.M)]
-    assert numbers == list(range(1, 11))
+    assert numbers == list(range(1, len(numbers) + 1)) and len(numbers) >= 10
 
 
 def test_code_and_workspace_point_at_the_projects_own_docs() -> None:
