@@ -8,6 +8,7 @@ import io
 import json
 
 from copydesk.services import Desk
+from copydesk.ui import esp_export
 from copydesk.vocab import Status
 from tests.app.conftest import EMAIL, approved, in_review, open_page, texts
 
@@ -55,21 +56,21 @@ def test_retire_from_library(stocked_desk: Desk) -> None:
 def test_export_download(stocked_desk: Desk) -> None:
     [approved_id] = [v.variant_id for v in stocked_desk.approved_content()]
     at = open_page("max", "library")
-    assert not at.get("download_button")
-    at.button(key="prepare_csv").click().run()
-    assert not at.exception and not at.error
-    assert [b.proto.label for b in at.get("download_button")] == ["Download CSV"]
-    rows = list(csv.DictReader(io.StringIO(at.session_state["export_csv"])))
+    buttons = {b.proto.label: b for b in at.get("download_button")}
+    assert set(buttons) == {"Download CSV (1 variant(s))", "Download JSON (1 variant(s))"}  # one click, data ready
+    assert not stocked_desk.audit_log(action="library.export")  # nothing handed over yet
+    rows = list(csv.DictReader(io.StringIO(stocked_desk.prepare_export("csv", actor="max").text)))
     assert [r["variant_id"] for r in rows] == [approved_id]
-    at.button(key="prepare_json").click().run()
-    assert [r["variant_id"] for r in json.loads(at.session_state["export_json"])] == [approved_id]
-    assert [e.actor for e in stocked_desk.audit_log(action="library.export")] == ["max", "max"]
+    export = stocked_desk.prepare_export("json", actor="max")
+    assert [r["variant_id"] for r in json.loads(export.text)] == [approved_id]
+    esp_export.record(stocked_desk, export, "max")  # what a click on the button runs
+    assert [e.actor for e in stocked_desk.audit_log(action="library.export")] == ["max"]
 
 
 def test_copywriter_gets_no_export(stocked_desk: Desk) -> None:
     at = open_page("ana", "library")
     assert not at.exception
-    assert not [b for b in at.button if b.key and b.key.startswith("prepare_")]
+    assert not at.get("download_button")
 
 
 def _campaigns(user: str = "max"):  # type: ignore[no-untyped-def]

@@ -60,16 +60,14 @@ def _details(d: Desk, v: Variant, user: User) -> None:
 
 def _export(d: Desk, user: User) -> None:
     st.subheader("Export the approved library")
-    st.caption("Only approved, unexpired, unretired revisions; every export is recorded in the audit log.")
-    cols = st.columns(len(EXPORTS) * 2)
-    for i, (fmt, (label, mime)) in enumerate(EXPORTS.items()):
-        key = f"export_{fmt}"
-        if cols[2 * i].button(f"Prepare {label} export", key=f"prepare_{fmt}"):
-            with session.errors_shown():
-                st.session_state[key] = d.export_text(fmt, actor=user.name)
-        if key in st.session_state:
-            cols[2 * i + 1].download_button(f"Download {label}", st.session_state[key],
-                                            file_name=f"copydesk-approved.{fmt}", mime=mime, key=f"download_{fmt}")
+    st.caption("Only approved, unexpired, unretired revisions; every download is recorded in the audit log.")
+    cols = st.columns(len(EXPORTS))
+    for col, (fmt, (label, mime)) in zip(cols, EXPORTS.items(), strict=True):
+        with session.errors_shown():
+            export = d.prepare_export(fmt, actor=user.name)
+            col.download_button(f"Download {label} ({len(export.records)} variant(s))", export.text,
+                                file_name=f"copydesk-approved.{fmt}", mime=mime, key=f"download_{fmt}",
+                                on_click=esp_export.record, args=(d, export, user.name))
 
 
 def _platform_export(d: Desk, user: User) -> None:
