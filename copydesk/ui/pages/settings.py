@@ -23,7 +23,7 @@ def _set_password(d: Desk, user: User) -> None:
     if new != again:
         session.flash("The two passwords differ.", "error")
     else:
-        session.run_action("Password changed.", d.set_password, user.name, new, actor=user.name)
+        session.run_action("Password changed.", session.set_own_password, new)
 
 
 def _account(d: Desk, user: User) -> None:
