@@ -405,36 +405,62 @@ def record_sends(desk: Desk, messages: Path, *, actor: str, sent_at: datetime | 
 
     def records() -> Iterator[SendRecord]:
         for item in read_rows(messages):
-            if not isinstance(item, Record):
-                raise InputError(item.reason, source=source, line=item.line, field=item.field)
-            row = item.data
-            decision = row.get("decision")
-            if decision not in ("selected", "holdout"):
+            record = message_send(item, source=source, sent_at=sent_at, fallback_at=fallback_at)
+            if record is None:
                 counts.skipped += 1
                 continue
-            for key in ("campaign_id", "channel"):
-                if not row.get(key):
-                    raise InputError("missing", source=source, line=item.line, field=key)
-            at = sent_at or row.get("decided_at") or fallback_at
-            if not isinstance(at, datetime):
-                raise InputError("not an ISO date-time", source=source, line=item.line, field="decided_at")
-            if row.get("lifecycle_stage"):
-                stages[row["contact_id"]] = str(row["lifecycle_stage"])
+            if isinstance(item, Record) and item.data.get("lifecycle_stage"):
+                stages[record.contact_id] = str(item.data["lifecycle_stage"])
             counts.seen += 1
-            data = {
-                "contact_id": row["contact_id"], "campaign_id": str(row["campaign_id"]), "channel": row["channel"],
-                "variant_id": _opt(row.get("variant_id")), "content_hash": _opt(row.get("content_hash")),
-                "rule_id": _opt(row.get("rule_id")), "holdout": decision == "holdout", "sent_at": at,
-            }
-            try:
-                yield _send_record(data, source, item.line)
-            except InputError as exc:
-                if exc.field == "sent_at" and sent_at is None:
-                    raise InputError(exc.reason, source=source, line=item.line, field="decided_at") from None
-                raise
+            yield record
 
     counts.added = desk.record_sends(records(), actor=actor, stages=stages)
     return counts
+
+
+def message_send(item: Record | Reject, *, source: str, sent_at: datetime | None = None,
+                 fallback_at: datetime | None = None) -> SendRecord | None:
+    """The send one row of a rendered messages file records (``None`` for a contact that
+    was not sent to or held out: suppressed, capped, no variant). An InputError names the
+    line and field of a row :func:`record_sends` must refuse."""
+    if not isinstance(item, Record):
+        raise InputError(item.reason, source=source, line=item.line, field=item.field)
+    row = item.data
+    decision = row.get("decision")
+    if decision not in ("selected", "holdout"):
+        return None
+    for key in ("campaign_id", "channel"):
+        if not row.get(key):
+            raise InputError("missing", source=source, line=item.line, field=key)
+    at = sent_at or row.get("decided_at") or fallback_at or clock.now()
+    if not isinstance(at, datetime):
+        raise InputError("not an ISO date-time", source=source, line=item.line, field="decided_at")
+    data = {
+        "contact_id": row["contact_id"], "campaign_id": str(row["campaign_id"]), "channel": row["channel"],
+        "variant_id": _opt(row.get("variant_id")), "content_hash": _opt(row.get("content_hash")),
+        "rule_id": _opt(row.get("rule_id")), "holdout": decision == "holdout", "sent_at": at,
+    }
+    try:
+        return _send_record(data, source, item.line)
+    except InputError as exc:
+        if exc.field == "sent_at" and sent_at is None:
+            raise InputError(exc.reason, source=source, line=item.line, field="decided_at") from None
+        raise
+
+
+def check_messages(messages: Path, *, source: str | None = None, limit: int = 50) -> list[InputError]:
+    """Every row (up to ``limit``) of a rendered messages file that :func:`record_sends`
+    would refuse — it stops at the first — so a person can fix them all at once."""
+    found: list[InputError] = []
+    fallback_at = clock.now()
+    for item in read_rows(messages):
+        try:
+            message_send(item, source=source or str(messages), fallback_at=fallback_at)
+        except InputError as exc:
+            found.append(exc)
+            if len(found) >= limit:
+                break
+    return found
 
 
 def _opt(value: Any) -> str | None:

@@ -16,9 +16,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from pydantic import ValidationError
 
-from copydesk import clock
 from copydesk.errors import CopydeskError, InputError
-from copydesk.render.audience import Record, read_rows
 from copydesk.rules.campaign import Campaign
 from copydesk.rules.conditions import TAG_PREFIX
 from copydesk.yamlio import line_of, parse_yaml
@@ -80,34 +78,9 @@ def messages_file_errors(path: Path, source: str) -> list[InputError]:
     """Every row of a rendered messages file that ``sends record`` would refuse (it stops
     at the first): unreadable rows, a missing campaign_id or channel, an unusable send
     time. Rows that are not sends (suppressed, capped, no variant) are fine."""
-    from copydesk.services.campaigns import _send_record
+    from copydesk.services.campaigns import check_messages
 
-    out: list[InputError] = []
-    for item in read_rows(path):
-        if len(out) >= MAX_ERRORS:
-            break
-        if not isinstance(item, Record):
-            out.append(InputError(item.reason, source=source, line=item.line, field=item.field))
-            continue
-        row = item.data
-        if row.get("decision") not in ("selected", "holdout"):
-            continue
-        missing = [k for k in ("campaign_id", "channel") if not row.get(k)]
-        for key in missing:
-            out.append(InputError("missing", source=source, line=item.line, field=key))
-        if missing:
-            continue
-        at = row.get("decided_at") or clock.now()
-        if not isinstance(at, datetime):
-            out.append(InputError("not an ISO date-time", source=source, line=item.line, field="decided_at"))
-            continue
-        data = {"contact_id": row["contact_id"], "campaign_id": str(row["campaign_id"]), "channel": row["channel"],
-                "variant_id": None, "content_hash": None, "rule_id": None, "holdout": False, "sent_at": at}
-        try:
-            _send_record(data, source, item.line)
-        except InputError as exc:
-            out.append(exc)
-    return out
+    return check_messages(path, source=source, limit=MAX_ERRORS)
 
 
 @contextmanager
