@@ -12,7 +12,9 @@ from typing import Any
 
 import yaml
 
+from copydesk.errors import InputError
 from copydesk.rules.conditions import OPERATORS
+from copydesk.yamlio import parse_yaml
 
 #: What the operator column shows for a condition the form cannot edit (kept as is).
 COMPLEX = "(combined condition: edit in YAML)"
@@ -39,8 +41,8 @@ def _parse(text: str) -> Any:
     if not text:
         return ""
     try:
-        value = yaml.safe_load(text)
-    except yaml.YAMLError:
+        value = parse_yaml(text, "form")
+    except InputError:
         return text
     return value if isinstance(value, str | int | float | bool) else text
 

@@ -10,7 +10,6 @@ from typing import Any
 
 import pandas as pd
 import streamlit as st
-import yaml
 
 from copydesk.errors import CopydeskError, InputError, NotFoundError
 from copydesk.rules.decide import Outcome
@@ -27,6 +26,7 @@ from copydesk.ui.messages import error_text, relative_name
 from copydesk.ui.results import results_view
 from copydesk.vocab import Channel
 from copydesk.workspace import Workspace
+from copydesk.yamlio import parse_yaml
 
 NEW = "(new campaign)"
 NEW_TEMPLATE = """id: my-campaign
@@ -51,8 +51,8 @@ def _form(choice: str, text: str, text_key: str) -> None:
     """The form editor for the common cases; *Apply to the YAML* rewrites the YAML (drawn
     after this, so it can be set in this run) from the form."""
     try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError:
+        data = parse_yaml(text, "campaign")
+    except InputError:
         data = None
     if not isinstance(data, dict):
         st.info("The form needs YAML it can read: fix the YAML first (its errors are listed below).")
