@@ -164,6 +164,24 @@ class DeskBase:
         keys = ("rule_id", "field", "start", "end", "reason", "by", "at")
         return [Waiver.model_validate(dict(zip(keys, r, strict=True))) for r in rows]
 
+    def _waivers_of(self, revisions: list[tuple[str, int]]) -> dict[tuple[str, int], list[Waiver]]:
+        """The waivers of many (variant id, revision) pairs in one query, by pair."""
+        found: dict[tuple[str, int], list[Waiver]] = {}
+        wanted = set(revisions)
+        ids = sorted({vid for vid, _ in wanted})
+        keys = ("rule_id", "field", "start", "end", "reason", "by", "at")
+        for start in range(0, len(ids), 500):  # SQLite's bound-parameter limit
+            part = ids[start:start + 500]
+            rows = self.db.execute(
+                "SELECT variant_id, revision, rule_id, field, start, \"end\", reason, by, at FROM waivers "
+                f"WHERE variant_id IN ({','.join('?' * len(part))}) ORDER BY id", part,
+            ).fetchall()
+            for vid, number, *rest in rows:
+                if (vid, number) in wanted:
+                    waiver = Waiver.model_validate(dict(zip(keys, rest, strict=True)))
+                    found.setdefault((vid, number), []).append(waiver)
+        return found
+
     def get_revision(self, variant_id: str, number: int) -> Revision:
         """Revision ``number`` of a variant, with its findings and waivers."""
         row = self.db.execute(

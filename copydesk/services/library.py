@@ -100,13 +100,13 @@ class LibraryMixin(DeskBase):
         sql += f" ORDER BY {order}"
         if limit is not None:
             sql += f" LIMIT {int(limit)} OFFSET {int(offset)}"
-        out = []
         nv = len(VARIANT_COLUMNS)
-        for row in self.db.execute(sql, params):
-            v = dict(zip(VARIANT_COLUMNS, row[:nv], strict=True))
-            r = dict(zip(REVISION_COLUMNS, row[nv:], strict=True))
-            out.append(variant_from_rows(v, revision_from_row(r)))
-        return out
+        rows = [(dict(zip(VARIANT_COLUMNS, row[:nv], strict=True)), dict(zip(REVISION_COLUMNS, row[nv:], strict=True)))
+                for row in self.db.execute(sql, params)]
+        # a listed variant shows its findings as they stand: waived ones with their waiver
+        waivers = self._waivers_of([(r["variant_id"], r["number"]) for _, r in rows])
+        return [variant_from_rows(v, revision_from_row(r, waivers.get((r["variant_id"], r["number"]))))
+                for v, r in rows]
 
     def search(self, text: str, *, status: str | None = None, limit: int = 100) -> list[Variant]:
         """Full-text search (stemmed) over the current text of every variant."""

@@ -211,6 +211,7 @@ def test_whole_walk_from_first_admin_to_results(empty_app: str, sample_ws: Works
             walk.go("Library")
             walk.choose("Variant", variant.id)
             walk.see("Approved revision 1 by ben")
+            walk.see("claims.absolute on body by ben")  # the waived finding, with its waiver
             walk.step("library")
             exported = walk.download("Download CSV (1 variant(s))").decode("utf-8")
             assert variant.id in exported
