@@ -105,7 +105,7 @@ def finding_lines(findings: Sequence[Finding], waived: set[FindingKey] | None = 
     for f in sort_findings(findings):
         line = (
             f"{SEVERITY_ICONS[f.severity]} **{f.severity.value}** `{f.rule_id}` ({f.category.value}) "
-            f"on *{f.field}* “{md_escape(f.match)}”: {md_escape(f.message)}"
+            f"on *{f.field}*{f' “{md_escape(f.match)}”' if f.match else ''}: {md_escape(f.message)}"
         )
         if f.suggestion:
             line += f" — suggestion: {md_escape(f.suggestion)}"

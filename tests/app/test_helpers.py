@@ -125,3 +125,10 @@ def test_outcome_rows() -> None:
         {"outcome": "suppressed", "reason": "no-consent", "contacts": 2},
         {"outcome": "held out", "reason": "holdout", "contacts": 1},
     ]
+
+
+def test_a_finding_without_matched_text_shows_no_empty_quotes() -> None:
+    f = _f(0, 0).model_copy(update={"match": ""})
+    line = finding_lines([f])[0]
+    assert "“”" not in line and "on *body*:" in line
+    assert "“abc”" in finding_lines([_f(0, 3).model_copy(update={"match": "abc"})])[0]
