@@ -95,6 +95,9 @@ def test_campaign_preview_of_a_decision(stocked_desk: Desk) -> None:
     assert any("Isla" in c.value for c in at.code), "the rendered text part names the contact"
     [frame] = at.get("iframe")
     assert '<iframe sandbox=""' in frame.proto.srcdoc and "Isla" in frame.proto.srcdoc
+    # the decision as data is a file to download, never JSON on the marketer's screen
+    assert "Download this decision (JSON)" in [b.proto.label for b in at.get("download_button")]
+    assert not [c for c in at.code if '"contact_id"' in c.value]
 
 
 def test_campaign_preview_typed_contact_without_consent(stocked_desk: Desk) -> None:
@@ -131,7 +134,7 @@ def test_dry_run_over_an_uploaded_audience(stocked_desk: Desk) -> None:
     metrics = {m.label: m.value for m in at.metric}
     assert int(metrics["rendered"]) >= 1 and metrics["rejected"] == "1"
     assert at.get("vega_lite_chart"), "outcome-by-reason chart"
-    labels = [b.proto.label for b in at.get("download_button")]
+    labels = [b.proto.label for b in at.get("download_button") if b.proto.label != "Download this decision (JSON)"]
     assert labels == ["Download rendered messages (CSV)", "Download rejected rows (CSV)"]
     rows = list(csv.DictReader(io.StringIO(at.session_state["camp_dry"].messages.decode())))
     assert {r["decision"] for r in rows} >= {"selected"}

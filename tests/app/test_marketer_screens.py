@@ -41,3 +41,4 @@ def test_policy_packs_listed_by_workspace_names(team_desk: Desk) -> None:
     assert "guardrails/" in shown
     assert str(team_desk.workspace.root) not in shown  # type: ignore[union-attr]
     assert not at.get("json")
+

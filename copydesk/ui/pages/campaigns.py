@@ -210,8 +210,10 @@ def _preview(d: Desk, ws: Workspace, check: svc.CampaignCheck) -> None:
                 st.code(value, language="json")
             elif part.startswith("rendered_"):
                 st.code(value, language=None, wrap_lines=True)
-    with st.expander("Decision as JSON (for developers)"):
-        st.code(json.dumps(explain_dict(result.decision), indent=2, ensure_ascii=False, default=str), language="json")
+    # the machine-readable decision is a file to hand on, not text on a marketer's screen
+    st.download_button("Download this decision (JSON)", key="camp_decision_json", mime="application/json",
+                       data=json.dumps(explain_dict(result.decision), indent=2, ensure_ascii=False, default=str),
+                       file_name=f"decision-{result.decision.contact_id}.json")
 
 
 def _dry_run(d: Desk, ws: Workspace, check: svc.CampaignCheck) -> None:
