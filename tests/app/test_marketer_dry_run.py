@@ -38,6 +38,8 @@ def test_chart_has_a_colour_per_outcome_full_labels_and_a_legend() -> None:
     assert colour["legend"]["title"] == "outcome"
     assert spec["encoding"]["y"]["axis"]["labelLimit"] == 0
     assert spec["encoding"]["y"]["sort"][:1] == ["variant V1"]  # funnel order: rendered first
+    # a band per row: a fixed pixel height was squashed by the page (seen in the browser walk)
+    assert spec["height"] == {"step": 32}
     assert ct.outcome_chart(Summary()) is None
 
 
