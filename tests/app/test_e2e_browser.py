@@ -9,6 +9,7 @@ any Streamlit exception element on any step fails the test.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import subprocess
@@ -78,19 +79,15 @@ def fake_llm() -> Iterator[FakeOpenAI]:
         yield server
 
 
-@pytest.fixture
-def served_app(sample_ws: Workspace, fake_llm: FakeOpenAI, tmp_path: Path) -> Iterator[str]:
-    """The real app on a free port, its workspace's LLM pointed at the fake server."""
-    config = yaml.safe_load(sample_ws.config_path.read_text(encoding="utf-8"))
-    config["llm"] = {"base_url": fake_llm.base_url, "model": "fake-model", "max_retries": 0}
-    sample_ws.config_path.write_text(yaml.safe_dump(config), encoding="utf-8")
-    d = Desk.open(sample_ws)
-    add_team(d)
-    for path in sorted(sample_ws.briefs_dir.glob("*.yaml")):
-        d.add_brief_file(path, actor="ana")
-    d.close()
+@contextlib.contextmanager
+def running_app(ws: Workspace, llm: FakeOpenAI, tmp_path: Path) -> Iterator[str]:
+    """``streamlit run app.py`` on a free 127.0.0.1 port over ``ws``, its LLM pointed at
+    the fake server; yields the URL and stops the server afterwards."""
+    config = yaml.safe_load(ws.config_path.read_text(encoding="utf-8"))
+    config["llm"] = {"base_url": llm.base_url, "model": "fake-model", "max_retries": 0}
+    ws.config_path.write_text(yaml.safe_dump(config), encoding="utf-8")
     port = _free_port()
-    env = {**os.environ, "COPYDESK_WORKSPACE": str(sample_ws.root), "TLDEXTRACT_PUBLIC_SUFFIX_LIST_URLS": "",
+    env = {**os.environ, "COPYDESK_WORKSPACE": str(ws.root), "TLDEXTRACT_PUBLIC_SUFFIX_LIST_URLS": "",
            "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false", "NO_PROXY": "127.0.0.1,localhost"}
     log = tmp_path / "streamlit.log"
     with log.open("wb") as out:
@@ -112,8 +109,23 @@ def served_app(sample_ws: Workspace, fake_llm: FakeOpenAI, tmp_path: Path) -> It
             proc.kill()
 
 
+@pytest.fixture
+def served_app(sample_ws: Workspace, fake_llm: FakeOpenAI, tmp_path: Path) -> Iterator[str]:
+    """The real app with the team and the sample briefs in its library."""
+    d = Desk.open(sample_ws)
+    add_team(d)
+    for path in sorted(sample_ws.briefs_dir.glob("*.yaml")):
+        d.add_brief_file(path, actor="ana")
+    d.close()
+    with running_app(sample_ws, fake_llm, tmp_path) as url:
+        yield url
+
+
 class Walk:
     """The browser page plus step bookkeeping: screenshot, and fail on any exception."""
+
+    #: where the step screenshots go
+    artifacts = ARTIFACTS
 
     def __init__(self, page: Any, url: str) -> None:
         self.page = page
@@ -130,8 +142,8 @@ class Walk:
         """Screenshot the step and fail if Streamlit shows an exception."""
         self.settle()
         self.n += 1
-        ARTIFACTS.mkdir(parents=True, exist_ok=True)
-        self.page.screenshot(path=str(ARTIFACTS / f"{self.n:02d}-{name}.png"), full_page=True)
+        self.artifacts.mkdir(parents=True, exist_ok=True)
+        self.page.screenshot(path=str(self.artifacts / f"{self.n:02d}-{name}.png"), full_page=True)
         errors = self.page.locator('[data-testid="stException"]')
         assert errors.count() == 0, f"step {name}: exception on the page: {errors.first.inner_text()}"
 

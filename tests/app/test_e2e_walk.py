@@ -14,16 +14,12 @@ from __future__ import annotations
 
 import csv
 import io
-import os
-import subprocess
-import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
 from copydesk.services import Desk
 from copydesk.vocab import Status
@@ -63,43 +59,15 @@ def blocked_llm() -> Iterator[FakeOpenAI]:
 
 @pytest.fixture
 def empty_app(sample_ws: Workspace, blocked_llm: FakeOpenAI, tmp_path: Path) -> Iterator[str]:
-    """The real app on a free port over a workspace with no users and no briefs in the library."""
-    config = yaml.safe_load(sample_ws.config_path.read_text(encoding="utf-8"))
-    config["llm"] = {"base_url": blocked_llm.base_url, "model": "fake-model", "max_retries": 0}
-    sample_ws.config_path.write_text(yaml.safe_dump(config), encoding="utf-8")
-    port = e2e._free_port()
-    env = {**os.environ, "COPYDESK_WORKSPACE": str(sample_ws.root), "TLDEXTRACT_PUBLIC_SUFFIX_LIST_URLS": "",
-           "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false", "NO_PROXY": "127.0.0.1,localhost"}
-    log = tmp_path / "streamlit.log"
-    with log.open("wb") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", str(REPO / "app.py"), "--server.headless", "true",
-             "--server.address", "127.0.0.1", "--server.port", str(port), "--server.fileWatcherType", "none",
-             "--browser.gatherUsageStats", "false", "--global.developmentMode", "false"],
-            cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT,
-        )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        e2e._wait_healthy(url, proc, log)
+    """The real app over a workspace with no users and no briefs in the library."""
+    with e2e.running_app(sample_ws, blocked_llm, tmp_path) as url:
         yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
 
 
 class FullWalk(Walk):
     """:class:`Walk` with its screenshots in ``test-artifacts/e2e-walk/`` and a few more moves."""
 
-    def step(self, name: str) -> None:
-        self.settle()
-        self.n += 1
-        ARTIFACTS.mkdir(parents=True, exist_ok=True)
-        self.page.screenshot(path=str(ARTIFACTS / f"{self.n:02d}-{name}.png"), full_page=True)
-        errors = self.page.locator('[data-testid="stException"]')
-        assert errors.count() == 0, f"step {name}: exception on the page: {errors.first.inner_text()}"
+    artifacts = ARTIFACTS
 
     def tab(self, name: str) -> Any:
         """Open the tab ``name`` and return its panel."""
