@@ -24,8 +24,8 @@ import pytest
 from copydesk.services import Desk
 from copydesk.vocab import Status
 from copydesk.workspace import Workspace
-from tests.app import test_e2e_browser as e2e
-from tests.app.test_e2e_browser import CHROMIUM, CHROMIUM_ARGS, REPO, STEP, Walk
+from tests.app.browser import CHROMIUM, CHROMIUM_ARGS, REPO, STEP, running_app
+from tests.app.test_e2e_browser import Walk
 from tests.conftest import PASSWORD
 from tests.fake_openai import FakeOpenAI, Reply
 
@@ -60,7 +60,7 @@ def blocked_llm() -> Iterator[FakeOpenAI]:
 @pytest.fixture
 def empty_app(sample_ws: Workspace, blocked_llm: FakeOpenAI, tmp_path: Path) -> Iterator[str]:
     """The real app over a workspace with no users and no briefs in the library."""
-    with e2e.running_app(sample_ws, blocked_llm, tmp_path) as url:
+    with running_app(sample_ws, blocked_llm, tmp_path) as url:
         yield url
 
 

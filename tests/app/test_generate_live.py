@@ -5,13 +5,8 @@ data in a brief flagged when it is saved, with a one-click redacted version."""
 from __future__ import annotations
 
 import json
-import os
 import re
-import socket
-import subprocess
-import sys
 import threading
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -28,7 +23,8 @@ from copydesk.ui.generation_view import DraftCard, LiveRun, RunState
 from copydesk.ui.pages.briefs import save_redacted_version
 from copydesk.vocab import Category, Severity
 from copydesk.workspace import Workspace
-from tests.app.conftest import APP, RUN_TIMEOUT, open_page, texts
+from tests.app.browser import CHROMIUM, CHROMIUM_ARGS, running_app
+from tests.app.conftest import RUN_TIMEOUT, open_page, texts
 from tests.conftest import PASSWORD
 from tests.fake_openai import ANGLES, FakeOpenAI, Received, Reply
 
@@ -319,49 +315,15 @@ def test_a_reader_sees_the_warning_without_the_fix(team_desk: Desk) -> None:
 
 # -- in a real browser: the cards appear while the run goes, and Cancel is clickable ------
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "generate-live"
 STEP_MS = 60_000  # a hang guard per step, not a speed limit
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture
 def served(team_desk: Desk, app_ws: Workspace, fake_llm: FakeOpenAI, tmp_path: Path) -> Iterator[str]:
     """``streamlit run app.py`` on a free port, on the team workspace and the fake server."""
-    port = _free_port()
-    env = {**os.environ, "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false", "NO_PROXY": "127.0.0.1,localhost"}
-    log = tmp_path / "streamlit.log"
-    with log.open("wb") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", str(APP), "--server.headless", "true",
-             "--server.address", "127.0.0.1", "--server.port", str(port), "--server.fileWatcherType", "none",
-             "--global.developmentMode", "false"],
-            cwd=APP.parent, env=env, stdout=out, stderr=subprocess.STDOUT,
-        )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(RUN_TIMEOUT * 4):  # hang guard: the server answers or exits
-            assert proc.poll() is None, log.read_text(errors="replace")
-            try:
-                with urllib.request.urlopen(url + "/_stcore/health", timeout=2) as r:
-                    if r.status == 200:
-                        break
-            except OSError:
-                threading.Event().wait(0.25)
+    with running_app(app_ws, fake_llm, tmp_path) as url:
         yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
 
 
 def _settle(page: Any) -> None:

@@ -14,7 +14,8 @@ from copydesk.services.sessions import session_sha256
 from copydesk.ui.session import COOKIE
 from copydesk.workspace import Workspace
 from tests.app import test_e2e_browser as e2e
-from tests.app.test_e2e_browser import CHROMIUM, CHROMIUM_ARGS, STEP, Walk
+from tests.app.browser import CHROMIUM, CHROMIUM_ARGS, STEP
+from tests.app.test_e2e_browser import Walk
 from tests.conftest import PASSWORD
 
 pytestmark = pytest.mark.slow
